@@ -1,0 +1,1 @@
+//! libmcring: the C ABI over the mcring engine.

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what the demo and the tests need, skipping what is already there.
+# Sourced by scripts/demo.sh and scripts/test.sh; run as root on Debian.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+VENV="$ROOT/.venv"
+export VENV
+
+APT_PACKAGES=(
+  memcached libmemcached-dev libmemcached-tools
+  php-cli php-dev php-memcached php-fpm libfcgi-bin
+  python3-venv python3-dev gcc make pkg-config valgrind
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found; install Rust from https://rustup.rs and run again" >&2
+  exit 2
+fi
+
+# The Python tools live in a venv inside the checkout: pylibmc and pymemcache
+# (the peers), maturin (builds the wheel), pytest.
+PY_PACKAGES=(pylibmc pymemcache maturin pytest)
+if [[ ! -x "$VENV/bin/python" ]]; then
+  echo "setup: creating $VENV"
+  /usr/bin/python3 -m venv "$VENV"
+fi
+for p in "${PY_PACKAGES[@]}"; do
+  if ! "$VENV/bin/python" -m pip show -q "$p" >/dev/null 2>&1; then
+    echo "setup: pip install ${PY_PACKAGES[*]}"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+    break
+  fi
+done

@@ -1,0 +1,7 @@
+//! Test harness shared by mcring's integration tests: real memcached
+//! processes on free loopback ports (stopped by pid), and later the
+//! libmemcached placement oracle and fault-injecting proxies.
+
+pub mod memcached;
+
+pub use memcached::Memcached;
