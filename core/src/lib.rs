@@ -2,18 +2,23 @@
 //!
 //! The engine is synchronous and owns no threads. Modules, from the bottom up:
 //! [`hash`] (libhashkit's functions), [`ring`] (distributions), [`config`]
-//! (the one option set), [`key`] (what a key may contain).
+//! (the one option set), [`key`] (what a key may contain), [`router`]
+//! (key -> server).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod config;
+pub mod error;
 pub mod hash;
 pub mod key;
 pub mod ring;
+pub mod router;
 
 pub use config::{Config, ConfigError, ServerSpec};
+pub use error::{Error, Result};
 pub use hash::HashKind;
 pub use ring::{Distribution, Ring};
+pub use router::Router;
 
 /// The engine's version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
