@@ -2,13 +2,15 @@
 //!
 //! The engine is synchronous and owns no threads. Modules, from the bottom up:
 //! [`hash`] (libhashkit's functions), [`ring`] (distributions), [`config`]
-//! (the one option set), [`key`] (what a key may contain).
+//! (the one option set), [`key`] (what a key may contain), [`protocol`]
+//! (memcached's text and meta protocols, without I/O).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod config;
 pub mod hash;
 pub mod key;
+pub mod protocol;
 pub mod ring;
 
 pub use config::{Config, ConfigError, ServerSpec};
