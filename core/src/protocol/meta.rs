@@ -45,7 +45,8 @@ pub enum MetaFlag<'a> {
     /// `I`: invalidate; `md` marks the item stale instead of deleting it, and
     /// `ms` with a stale CAS stores it as stale.
     Invalidate,
-    /// `x`: `md` removes the value but keeps the item.
+    /// `x`: `md` removes the value but keeps the item (memcached 1.6.27+;
+    /// older servers answer `CLIENT_ERROR`).
     RemoveValue,
     /// `O<n>`: opaque number echoed in the reply.
     Opaque(u32),
@@ -59,7 +60,8 @@ pub enum MetaFlag<'a> {
     ClientFlags(u32),
     /// `C<n>`: compare this CAS token before changing the item.
     CompareCas(u64),
-    /// `E<n>`: use this as the item's new CAS token.
+    /// `E<n>`: use this as the item's new CAS token (memcached 1.6.27+;
+    /// older servers answer `CLIENT_ERROR`).
     NewCas(u64),
     /// `M<c>`: mode. For `ms`: `E` add, `A` append, `P` prepend, `R`
     /// replace, `S` set. For `ma`: `I` or `+` increment, `D` or `-` decrement.

@@ -161,7 +161,7 @@ fn split_line<'a>(
                 ),
             )),
         },
-        None if buf.len() >= limits.max_line_len => Err(ProtocolError::new(
+        None if !buf.is_empty() && buf.len() >= limits.max_line_len => Err(ProtocolError::new(
             ProtocolErrorKind::LineTooLong,
             format!("unterminated line over {} bytes", limits.max_line_len),
         )),
@@ -278,6 +278,8 @@ mod tests {
         assert_eq!(err.kind(), ProtocolErrorKind::BareNewline);
         let err = split_line(b"\n", &limits).unwrap_err();
         assert_eq!(err.kind(), ProtocolErrorKind::BareNewline);
+        // Nothing received is never an error, whatever the limit.
+        assert_eq!(split_line(b"", &Limits { max_value_len: 0, max_line_len: 0 }), Ok(None));
     }
 
     #[test]
