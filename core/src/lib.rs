@@ -2,8 +2,9 @@
 //!
 //! The engine is synchronous and owns no threads. Modules, from the bottom up:
 //! [`hash`] (libhashkit's functions), [`ring`] (distributions), [`config`]
-//! (the one option set), [`key`] (what a key may contain), [`router`]
-//! (key -> server).
+//! (the one option set), [`key`] (what a key may contain), [`protocol`]
+//! (memcached's text and meta protocols, without I/O), [`router`] (key ->
+//! server).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -11,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod hash;
 pub mod key;
+pub mod protocol;
 pub mod ring;
 pub mod router;
 
