@@ -8,14 +8,20 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod client;
 pub mod config;
+pub mod conn;
 pub mod error;
+mod fanout;
 pub mod hash;
 pub mod key;
 pub mod protocol;
 pub mod ring;
 pub mod router;
+pub mod server;
+pub mod stats;
 
+pub use client::{Client, Item, ItemRef, Retrieval, SetItem, Status, StoreMode};
 pub use config::{Config, ConfigError, ServerSpec};
 pub use error::{Error, Result};
 pub use hash::HashKind;
