@@ -114,6 +114,24 @@ pub struct SetItem<'a> {
     pub flags: u32,
 }
 
+/// The result of probing one server; see [`Client::health`].
+#[derive(Clone, Debug)]
+pub struct ServerHealth {
+    /// The server's name.
+    pub name: String,
+    /// How long the probe took (until the error, for a server that is down).
+    pub latency: Duration,
+    /// Why the server is down; `None` when it answered.
+    pub error: Option<Error>,
+}
+
+impl ServerHealth {
+    /// Whether the server answered.
+    pub fn is_up(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
 /// One result per server, with the server's name, in configuration order.
 pub type PerServer<T> = Vec<(String, Result<T>)>;
 
@@ -443,6 +461,26 @@ impl Client {
                     },
                 );
                 (s.name.clone(), r.map(|()| pairs))
+            })
+            .collect()
+    }
+
+    /// Probes every server with a `version` round trip, in one pass.
+    /// A server that answers is marked alive; one that fails is reported down
+    /// with the error (and the failure counts towards its health).
+    pub fn health(&self) -> Vec<ServerHealth> {
+        (0..self.servers.len())
+            .map(|i| {
+                let start = std::time::Instant::now();
+                let r = self.exchange(i, text::encode_version, |name, reply| match reply {
+                    TextReply::Version(_) => Ok(Flow::Done(())),
+                    other => Err(unexpected(name, other)),
+                });
+                ServerHealth {
+                    name: self.servers[i].name.clone(),
+                    latency: start.elapsed(),
+                    error: r.err(),
+                }
             })
             .collect()
     }

@@ -21,7 +21,7 @@ pub mod router;
 pub mod server;
 pub mod stats;
 
-pub use client::{Client, Item, ItemRef, Retrieval, SetItem, Status, StoreMode};
+pub use client::{Client, Item, ItemRef, Retrieval, ServerHealth, SetItem, Status, StoreMode};
 pub use config::{Config, ConfigError, ServerSpec};
 pub use error::{Error, Result};
 pub use hash::HashKind;
