@@ -4,11 +4,13 @@
 //! [`hash`] (libhashkit's functions), [`ring`] (distributions), [`config`]
 //! (the one option set), [`key`] (what a key may contain), [`protocol`]
 //! (memcached's text and meta protocols, without I/O), [`router`] (key ->
-//! server).
+//! server), [`value`] (the value codec every binding shares) over
+//! [`compress`] (zlib and FastLZ).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod client;
+pub mod compress;
 pub mod config;
 pub mod conn;
 pub mod error;
@@ -20,6 +22,7 @@ pub mod ring;
 pub mod router;
 pub mod server;
 pub mod stats;
+pub mod value;
 
 pub use client::{Client, Item, ItemRef, Retrieval, ServerHealth, SetItem, Status, StoreMode};
 pub use config::{Config, ConfigError, ServerSpec};
