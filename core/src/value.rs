@@ -441,7 +441,8 @@ fn tie_to_even(x: f64, digits: &str, exp: i32) -> Option<String> {
         let (first, rest) = d.split_at_checked(1).unwrap_or((d, ""));
         format!("{first}.{rest}0e{exp}").parse::<f64>().ok() == Some(x)
     };
-    let even = |d: &str| d.bytes().last().is_some_and(|b| (b - b'0') % 2 == 0);
+    // ASCII '0' is even, so a digit's byte has the digit's parity.
+    let even = |d: &str| d.bytes().last().is_some_and(|b| b.is_multiple_of(2));
     [lower, upper].into_iter().filter(|d| reads_back(d)).find(|d| even(d))
 }
 
