@@ -818,7 +818,7 @@ mod tests {
         let (mut kept, mut refused) = (0, 0);
         for extra in (0..4000).step_by(250) {
             let mut mixed = noise[..3000].to_vec();
-            mixed.extend(std::iter::repeat(b'a').take(extra));
+            mixed.extend(std::iter::repeat_n(b'a', extra));
             let z = compress::zlib_compress(&mixed, compress::ZLIB_DEFAULT_LEVEL);
             let rule = mixed.len() as f64 > z.len() as f64 * 1.3;
             let flags = enc(Value::Str(&mixed), php(100)).1;
