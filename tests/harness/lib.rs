@@ -3,5 +3,7 @@
 //! libmemcached placement oracle and fault-injecting proxies.
 
 pub mod memcached;
+pub mod proxy;
 
 pub use memcached::Memcached;
+pub use proxy::{closed_port, Fault, FaultProxy};
