@@ -2,8 +2,10 @@
 //! processes on free loopback ports (stopped by pid), and later the
 //! libmemcached placement oracle and fault-injecting proxies.
 
+pub mod cli;
 pub mod memcached;
 pub mod proxy;
 
+pub use cli::mcring_binary;
 pub use memcached::Memcached;
 pub use proxy::{closed_port, Fault, FaultProxy};
