@@ -587,3 +587,43 @@ fn cli_get_returns_every_key_after_any_one_server_is_killed() {
         server.restart();
     }
 }
+
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_usr1(_: libc::c_int) {
+    SIGNALLED.store(true, Ordering::SeqCst);
+}
+
+#[test]
+fn interrupt_check_stops_a_blocked_request() {
+    let m = Memcached::start();
+    let proxy = FaultProxy::start(m.addr());
+    let c = client(&[&proxy.spec()], "io_timeout_ms=5000 failure_limit=100");
+    c.set("k", b"v", 0, 0).unwrap();
+    proxy.set(Fault::Blackhole);
+    // A handler without SA_RESTART, as Python installs for SIGINT.
+    // SAFETY: installing a handler that only stores to an atomic.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_usr1 as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut());
+    }
+    mcring::conn::set_interrupt_check(Some(|| SIGNALLED.load(Ordering::SeqCst)));
+    // SAFETY: pthread_self of this thread, signalled from another thread.
+    let me = unsafe { libc::pthread_self() } as usize;
+    let signaller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        // SAFETY: the test thread is alive and blocked in the get below.
+        unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+    });
+    let t = Instant::now();
+    let r = c.get("k");
+    let took = t.elapsed();
+    signaller.join().unwrap();
+    mcring::conn::set_interrupt_check(None);
+    assert_eq!(r, Err(Error::Interrupted));
+    assert!(took < Duration::from_millis(3000), "stopped after {took:?}, not the 5 s timeout");
+    proxy.set(Fault::None);
+    assert_eq!(c.get("k").unwrap().unwrap().value, b"v", "the client still works");
+}

@@ -907,6 +907,7 @@ pub(crate) fn is_prefixed(got: &[u8], prefix: &[u8], key: &[u8]) -> bool {
 pub(crate) fn io_error(server: &str, f: IoFailure) -> Error {
     match f {
         IoFailure::Timeout(during) => Error::Timeout { server: server.to_string(), during },
+        IoFailure::Interrupted => Error::Interrupted,
         IoFailure::Closed => Error::Connection {
             server: server.to_string(),
             message: "connection closed by server".to_string(),

@@ -98,11 +98,36 @@ impl Deadline {
     }
 }
 
+thread_local! {
+    static INTERRUPT_CHECK: std::cell::Cell<Option<fn() -> bool>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Installs, for the calling thread, a check run whenever a wait is
+/// interrupted by a signal (`EINTR`): if it returns true the request stops
+/// with [`IoFailure::Interrupted`] instead of waiting out its timeout. The
+/// Python binding uses it so Ctrl-C is handled at once.
+pub fn set_interrupt_check(check: Option<fn() -> bool>) {
+    INTERRUPT_CHECK.with(|c| c.set(check));
+}
+
+/// Whether the calling thread's interrupt check asks to stop.
+fn interrupted() -> bool {
+    INTERRUPT_CHECK.with(|c| c.get().is_some_and(|check| check()))
+}
+
+/// An `EINTR` that the interrupt check turned into a stop.
+fn interrupt_error() -> io::Error {
+    io::Error::new(io::ErrorKind::Interrupted, "interrupted by a signal")
+}
+
 /// What went wrong on a connection. The client adds the server's name.
 #[derive(Debug)]
 pub enum IoFailure {
     /// The deadline passed; the string says during what.
     Timeout(&'static str),
+    /// A signal interrupted the wait and the interrupt check asked to stop.
+    Interrupted,
     /// The server closed the connection.
     Closed,
     /// The operating system reported an error.
@@ -113,8 +138,19 @@ impl std::fmt::Display for IoFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             IoFailure::Timeout(during) => write!(f, "timed out during {during}"),
+            IoFailure::Interrupted => f.write_str("interrupted"),
             IoFailure::Closed => f.write_str("connection closed by server"),
             IoFailure::Os(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<io::Error> for IoFailure {
+    fn from(e: io::Error) -> IoFailure {
+        if e.kind() == io::ErrorKind::Interrupted {
+            IoFailure::Interrupted
+        } else {
+            IoFailure::Os(e)
         }
     }
 }
@@ -203,6 +239,9 @@ fn poll_one(fd: RawFd, events: libc::c_short, deadline: &Deadline) -> io::Result
         if e.kind() != io::ErrorKind::Interrupted {
             return Err(e);
         }
+        if interrupted() {
+            return Err(interrupt_error());
+        }
         if deadline.passed() {
             return Ok(false);
         }
@@ -277,7 +316,7 @@ fn connect_addr(
         match poll_one(fd.as_raw_fd(), libc::POLLOUT, deadline) {
             Ok(true) => {}
             Ok(false) => return Err(IoFailure::Timeout("connect")),
-            Err(e) => return Err(IoFailure::Os(e)),
+            Err(e) => return Err(e.into()),
         }
         socket_error(fd.as_raw_fd()).map_err(IoFailure::Os)?;
     }
@@ -543,6 +582,7 @@ impl Conn {
             let e = last_os_error();
             match e.raw_os_error() {
                 Some(libc::EAGAIN) => return Err(IoFailure::Timeout("read")),
+                Some(libc::EINTR) if interrupted() => return Err(IoFailure::Interrupted),
                 Some(libc::EINTR) => {}
                 _ => return Err(IoFailure::Os(e)),
             }
@@ -561,9 +601,12 @@ impl Conn {
                 Some(libc::EAGAIN) => match poll_one(self.fd(), libc::POLLIN, deadline) {
                     Ok(true) => {}
                     Ok(false) => return Err(IoFailure::Timeout("read")),
-                    Err(e) => return Err(IoFailure::Os(e)),
+                    Err(e) => return Err(e.into()),
                 },
                 Some(libc::EINTR) => {
+                    if interrupted() {
+                        return Err(IoFailure::Interrupted);
+                    }
                     if deadline.passed() {
                         return Err(IoFailure::Timeout("read"));
                     }
@@ -628,7 +671,7 @@ impl Conn {
                 Some(libc::EAGAIN) => match poll_one(self.fd(), libc::POLLOUT, deadline) {
                     Ok(true) => {}
                     Ok(false) => return Err(IoFailure::Timeout("write")),
-                    Err(e) => return Err(IoFailure::Os(e)),
+                    Err(e) => return Err(e.into()),
                 },
                 Some(libc::EINTR) => {}
                 _ => return Err(IoFailure::Os(e)),
@@ -679,6 +722,9 @@ pub fn poll_many(fds: &mut [libc::pollfd], deadline: &Deadline) -> io::Result<us
         let e = last_os_error();
         if e.kind() != io::ErrorKind::Interrupted {
             return Err(e);
+        }
+        if interrupted() {
+            return Err(interrupt_error());
         }
         if deadline.passed() {
             return Ok(0);

@@ -127,6 +127,7 @@ impl Client {
                     return Ok(Some(v));
                 }
                 Ok(None) => missed.push(s),
+                Err(Error::Interrupted) => return Err(Error::Interrupted),
                 Err(e) => {
                     failed.push(s);
                     first_err.get_or_insert(e);
@@ -287,10 +288,8 @@ impl Client {
         }
         match self.write_route(key, &route, kind) {
             Settled::Done(a) => Ok(a),
-            Settled::Failed(failed, e) => {
-                let _ = failed;
-                self.write_after_failure(key, h, &route, kind, e)
-            }
+            Settled::Failed(_, Error::Interrupted) => Err(Error::Interrupted),
+            Settled::Failed(_, e) => self.write_after_failure(key, h, &route, kind, e),
         }
     }
 
@@ -505,8 +504,12 @@ impl Client {
                 }
                 on_hit(k, item);
             });
+            let mut interrupted = false;
             for ((j, a), &k) in answers.into_iter().enumerate().zip(&owner) {
                 let st = &mut state[k];
+                if a == Err(Error::Interrupted) {
+                    interrupted = true;
+                }
                 match a {
                     Ok(Answer::Hit) => st.found = Some(true),
                     Ok(_) => st.missed.push(jobs[j].server),
@@ -517,6 +520,9 @@ impl Client {
                 }
             }
             round += 1;
+            if interrupted {
+                return Err(Error::Interrupted);
+            }
             if round > crate::router::MAX_COPIES + 1 {
                 break;
             }
@@ -618,6 +624,10 @@ impl Client {
         let mut jobs = Vec::new();
         let mut fallbacks = Vec::new();
         for (i, h, route, failed, e) in retry {
+            if e == Error::Interrupted {
+                results[i] = Some(Err(e));
+                continue;
+            }
             match self.fallback_in(h, &route, &failed, &probes) {
                 Some(fb) => {
                     let kind = clamp_ttl(writes[i].1, self.config().gutter_ttl);

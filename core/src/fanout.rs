@@ -314,11 +314,16 @@ fn drive(
         }
         let Some(earliest) = earliest else { return };
         if let Err(e) = poll_many(&mut fds, &earliest) {
+            let interrupted = e.kind() == std::io::ErrorKind::Interrupted;
             for &i in &active {
                 let b = &mut batches[i];
-                let err = Error::Connection {
-                    server: servers[b.server].name.clone(),
-                    message: format!("poll: {e}"),
+                let err = if interrupted {
+                    Error::Interrupted
+                } else {
+                    Error::Connection {
+                        server: servers[b.server].name.clone(),
+                        message: format!("poll: {e}"),
+                    }
                 };
                 fail_batch(client, b, answers, err);
             }
