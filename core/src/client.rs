@@ -548,6 +548,25 @@ impl Client {
         Ok((h, self.route_excluding(h, &Copies::new(), probes)))
     }
 
+    /// Whether every server is alive and keys have one copy: requests go
+    /// straight to the key's owner.
+    #[inline]
+    pub(crate) fn is_simple(&self) -> bool {
+        self.config.replicas == 0 && self.dead.load(Ordering::Acquire) == 0
+    }
+
+    /// The owner of `key` on the full ring, after checking the key.
+    #[inline]
+    pub(crate) fn primary_of(&self, key: &[u8]) -> Result<usize> {
+        self.router.primary(key)
+    }
+
+    /// The hash that places `key`.
+    #[inline]
+    pub(crate) fn router_key_hash(&self, key: &[u8]) -> u32 {
+        self.router.key_hash(key)
+    }
+
     /// Where a key's requests go, not counting the servers in `exclude`
     /// (ones that just failed this request).
     pub(crate) fn route_excluding(&self, h: u32, exclude: &Copies, probes: &Probes) -> Route {

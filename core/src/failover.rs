@@ -443,6 +443,9 @@ impl Client {
         cmd: Retrieval,
         mut on_hit: impl FnMut(usize, ItemRef<'_>),
     ) -> Result<Vec<Result<bool>>> {
+        if self.is_simple() {
+            return self.read_multi_simple(keys, cmd, on_hit);
+        }
         let probes = Probes::default();
         let mut plans = Vec::with_capacity(keys.len());
         for key in keys {
@@ -564,6 +567,64 @@ impl Client {
                 (None, None) => Err(self.down_error(route)),
             })
             .collect())
+    }
+
+    /// [`Client::read_multi`] while every server is alive and keys have one
+    /// copy: one fan-out to the owners; keys whose server fails in it get
+    /// one more fan-out to their failover targets.
+    fn read_multi_simple(
+        &self,
+        keys: &[&[u8]],
+        cmd: Retrieval,
+        mut on_hit: impl FnMut(usize, ItemRef<'_>),
+    ) -> Result<Vec<Result<bool>>> {
+        let mut jobs = Vec::with_capacity(keys.len());
+        for key in keys {
+            let server = self.primary_of(key)?;
+            jobs.push(Job { server, key, kind: JobKind::Get(cmd) });
+        }
+        let answers = fanout::run(self, &jobs, &mut |j, item, _| on_hit(j, item));
+        let mut results: Vec<Result<bool>> = Vec::with_capacity(keys.len());
+        let mut retry = Vec::new();
+        for (j, a) in answers.into_iter().enumerate() {
+            match a {
+                Ok(Answer::Hit) => results.push(Ok(true)),
+                Ok(_) => results.push(Ok(false)),
+                Err(e) => {
+                    if e.is_server_failure() {
+                        retry.push(j);
+                    }
+                    results.push(Err(e));
+                }
+            }
+        }
+        if retry.is_empty() || matches!(self.config().failover, Failover::None | Failover::Eject) {
+            return Ok(results);
+        }
+        let probes = Probes::default();
+        let mut jobs2 = Vec::new();
+        let mut owner = Vec::new();
+        for &j in &retry {
+            let key = keys[j];
+            let h = self.router_key_hash(key);
+            let failed = Copies::one(jobs[j].server);
+            let route = Route { home: failed, targets: failed, rerouted: false };
+            if let Some(s) =
+                self.fallback_in(h, &route, &failed, &probes).and_then(|r| r.targets.first())
+            {
+                jobs2.push(Job { server: s, key, kind: JobKind::Get(cmd) });
+                owner.push(j);
+            }
+        }
+        let answers = fanout::run(self, &jobs2, &mut |j, item, _| on_hit(owner[j], item));
+        for (a, &j) in answers.into_iter().zip(&owner) {
+            match a {
+                Ok(Answer::Hit) => results[j] = Ok(true),
+                Ok(_) => results[j] = Ok(false),
+                Err(_) => {}
+            }
+        }
+        Ok(results)
     }
 
     /// Writes many keys (already checked) in one fan-out over all their

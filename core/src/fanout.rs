@@ -292,6 +292,30 @@ fn drive(
             }
         }
     }
+    // Every request is out and every connection open (the usual case):
+    // read each server's replies in turn with plain blocking reads, as a
+    // hand-written client would. Replies of later servers wait in their
+    // sockets meanwhile, so this costs the slowest server, not the sum.
+    let all_sent = batches
+        .iter()
+        .all(|b| b.conn.as_ref().is_none_or(|c| !c.is_connecting() && !c.has_unwritten()));
+    if all_sent {
+        for b in batches.iter_mut() {
+            loop {
+                if let Err(e) = dispatch(client, jobs, b, answers, sink) {
+                    fail_batch(client, b, answers, e);
+                    break;
+                }
+                let Some(conn) = b.conn.as_mut() else { break };
+                if let Err(f) = conn.fill(&b.deadline) {
+                    let e = io_error(&servers[b.server].name, f);
+                    fail_batch(client, b, answers, e);
+                    break;
+                }
+            }
+        }
+        return;
+    }
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(batches.len());
     let mut active: Vec<usize> = Vec::with_capacity(batches.len());
     loop {
@@ -389,6 +413,20 @@ fn service(
     if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
         conn.try_fill().map_err(|f| io_error(&s.name, f))?;
     }
+    dispatch(client, jobs, b, answers, sink)
+}
+
+/// Matches the replies buffered on a batch's connection to its jobs, and
+/// returns the connection to the pool once every reply is in.
+fn dispatch(
+    client: &Client,
+    jobs: &[Job<'_>],
+    b: &mut Batch,
+    answers: &mut [Option<Result<Answer>>],
+    sink: &mut ValueSink<'_>,
+) -> Result<()> {
+    let s = &client.server_list()[b.server];
+    let Some(conn) = b.conn.as_mut() else { return Ok(()) };
     let prefix = client.prefix();
     let limits = client.limits();
     while let Some(expect) = b.expects.front_mut() {
