@@ -441,7 +441,7 @@ fn tie_to_even(x: f64, digits: &str, exp: i32) -> Option<String> {
         let (first, rest) = d.split_at_checked(1).unwrap_or((d, ""));
         format!("{first}.{rest}0e{exp}").parse::<f64>().ok() == Some(x)
     };
-    let even = |d: &str| d.bytes().last().is_some_and(|b| (b - b'0') % 2 == 0);
+    let even = |d: &str| d.bytes().last().is_some_and(|b| (b - b'0').is_multiple_of(2));
     [lower, upper].into_iter().filter(|d| reads_back(d)).find(|d| even(d))
 }
 
@@ -817,7 +817,7 @@ mod tests {
         let (mut kept, mut refused) = (0, 0);
         for extra in (0..4000).step_by(250) {
             let mut mixed = noise[..3000].to_vec();
-            mixed.extend(std::iter::repeat(b'a').take(extra));
+            mixed.extend(std::iter::repeat_n(b'a', extra));
             let z = compress::zlib_compress(&mixed, compress::ZLIB_DEFAULT_LEVEL);
             let rule = mixed.len() as f64 > z.len() as f64 * 1.3;
             let flags = enc(Value::Str(&mixed), php(100)).1;
