@@ -64,14 +64,15 @@ pub struct mcring_decoded {
     inner: Decoded,
 }
 
-/// Encodes `value` (or fails with its argument error) with the client's
-/// codec options and hands it out.
+/// Encodes the value `value()` makes (or fails with its argument error) with
+/// the client's codec options and hands it out.
 ///
 /// # Safety
-/// `c` must be NULL or a live client; `out` NULL or writable.
-unsafe fn encode(
+/// `c` must be NULL or a live client; `out` NULL or writable; `value` may
+/// rely on the safety contract of the exported function calling this.
+unsafe fn encode<'a>(
     c: *mut mcring_client,
-    value: Result<Value<'_>, Failure>,
+    value: impl FnOnce() -> Result<Value<'a>, Failure>,
     user_flags: u16,
     out: *mut *mut mcring_value,
 ) -> mcring_status {
@@ -86,7 +87,7 @@ unsafe fn encode(
             compress_threshold: config.compress_threshold,
             user_flags,
         };
-        let encoded = value::encode(&value?, &options)?;
+        let encoded = value::encode(&value()?, &options)?;
         let item = Item { value: encoded.data.into_owned(), flags: encoded.flags, cas: None };
         args::give(out, mcring_value { item });
         Ok(MCRING_OK)
@@ -114,7 +115,7 @@ pub unsafe extern "C" fn mcring_encode_string(
     out: *mut *mut mcring_value,
 ) -> mcring_status {
     // SAFETY: forwarded from the caller.
-    unsafe { encode(c, args::value(data, len).map(Value::Str), user_flags, out) }
+    unsafe { encode(c, || args::value(data, len).map(Value::Str), user_flags, out) }
 }
 
 /// Encodes a byte string (Python `bytes`; PHP reads it as a string). As
@@ -131,7 +132,7 @@ pub unsafe extern "C" fn mcring_encode_bytes(
     out: *mut *mut mcring_value,
 ) -> mcring_status {
     // SAFETY: forwarded from the caller.
-    unsafe { encode(c, args::value(data, len).map(Value::Bytes), user_flags, out) }
+    unsafe { encode(c, || args::value(data, len).map(Value::Bytes), user_flags, out) }
 }
 
 /// Encodes JSON text the caller serialized (php-memcached's JSON type;
@@ -148,7 +149,7 @@ pub unsafe extern "C" fn mcring_encode_json(
     out: *mut *mut mcring_value,
 ) -> mcring_status {
     // SAFETY: forwarded from the caller.
-    unsafe { encode(c, args::value(data, len).map(Value::Json), user_flags, out) }
+    unsafe { encode(c, || args::value(data, len).map(Value::Json), user_flags, out) }
 }
 
 /// Encodes a Python pickle the caller made. As `mcring_encode_string()`.
@@ -164,7 +165,7 @@ pub unsafe extern "C" fn mcring_encode_pickle(
     out: *mut *mut mcring_value,
 ) -> mcring_status {
     // SAFETY: forwarded from the caller.
-    unsafe { encode(c, args::value(data, len).map(Value::Pickle), user_flags, out) }
+    unsafe { encode(c, || args::value(data, len).map(Value::Pickle), user_flags, out) }
 }
 
 /// Encodes PHP `serialize()` output (`MCRING_BAD_VALUE` in pylibmc
@@ -181,7 +182,7 @@ pub unsafe extern "C" fn mcring_encode_php_serialized(
     out: *mut *mut mcring_value,
 ) -> mcring_status {
     // SAFETY: forwarded from the caller.
-    unsafe { encode(c, args::value(data, len).map(Value::PhpSerialized), user_flags, out) }
+    unsafe { encode(c, || args::value(data, len).map(Value::PhpSerialized), user_flags, out) }
 }
 
 /// Encodes an integer, stored as decimal text so that `mcring_incr()` and
@@ -197,7 +198,7 @@ pub unsafe extern "C" fn mcring_encode_int(
     out: *mut *mut mcring_value,
 ) -> mcring_status {
     // SAFETY: forwarded from the caller.
-    unsafe { encode(c, Ok(Value::Int(v)), user_flags, out) }
+    unsafe { encode(c, || Ok(Value::Int(v)), user_flags, out) }
 }
 
 /// Encodes a float (as php-memcached writes it; in pylibmc format as a
@@ -213,7 +214,7 @@ pub unsafe extern "C" fn mcring_encode_float(
     out: *mut *mut mcring_value,
 ) -> mcring_status {
     // SAFETY: forwarded from the caller.
-    unsafe { encode(c, Ok(Value::Float(v)), user_flags, out) }
+    unsafe { encode(c, || Ok(Value::Float(v)), user_flags, out) }
 }
 
 /// Encodes a boolean. As `mcring_encode_string()`.
@@ -228,7 +229,7 @@ pub unsafe extern "C" fn mcring_encode_bool(
     out: *mut *mut mcring_value,
 ) -> mcring_status {
     // SAFETY: forwarded from the caller.
-    unsafe { encode(c, Ok(Value::Bool(v)), user_flags, out) }
+    unsafe { encode(c, || Ok(Value::Bool(v)), user_flags, out) }
 }
 
 /// Decodes a stored value (`len` bytes at `data`, NULL if `len` is 0, with
@@ -413,5 +414,5 @@ pub unsafe extern "C" fn mcring_decoded_free(d: *mut mcring_decoded) {
 /// as given to the `mcring_encode_*()` functions.
 #[no_mangle]
 pub extern "C" fn mcring_user_flags(flags: u32) -> u16 {
-    value::user_flags(flags)
+    value_call(0, || value::user_flags(flags))
 }

@@ -2,13 +2,15 @@
 
 use std::ffi::c_char;
 
+use crate::boundary::value_call;
+
 /// The version of libmcring, e.g. `"0.1.0"`: a static string. The header's
 /// `MCRING_VERSION` is the version a program was compiled against; this is
 /// the one it runs with.
 #[no_mangle]
 pub extern "C" fn mcring_version() -> *const c_char {
     const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
-    VERSION.as_ptr().cast()
+    value_call(c"".as_ptr(), || VERSION.as_ptr().cast())
 }
 
 #[cfg(test)]

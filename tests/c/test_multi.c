@@ -109,6 +109,32 @@ static void count_hit(void *ud, size_t i, const uint8_t *v, size_t n, uint32_t f
   (*(int *)ud)++;
 }
 
+/* A callback may use the client it is called for. */
+struct nested {
+  mcring_client *c;
+  int stored;
+};
+static void store_copy(void *ud, size_t i, const uint8_t *v, size_t n, uint32_t f, uint64_t cas) {
+  struct nested *nested = ud;
+  char key[32];
+  int kn = snprintf(key, sizeof key, "copy-%zu", i);
+  (void)cas;
+  if (mcring_set(nested->c, key, (size_t)kn, v, n, f, 0) == MCRING_OK) nested->stored++;
+}
+
+static void nested_calls(mcring_client *c) {
+  struct nested nested = {c, 0};
+  CHECK_STATUS(mcring_get_multi(c, keys, key_lens, 10, store_copy, &nested, NULL), MCRING_OK);
+  CHECK(nested.stored == 10);
+  mcring_value *v = NULL;
+  char want[64];
+  expected_value(7, want, sizeof want);
+  CHECK_STATUS(mcring_get(c, S("copy-7"), &v), MCRING_OK);
+  CHECK(v != NULL && mcring_value_len(v) == strlen(want) && mcring_value_flags(v) == 7 &&
+        memcmp(mcring_value_data(v), want, strlen(want)) == 0);
+  mcring_value_free(v);
+}
+
 /* A pool with one live server and one closed port: the live server's keys
    still get their answers, the others the connection error. */
 static void partial_failure(void) {
@@ -290,6 +316,7 @@ static void counters(void) {
 int main(void) {
   mcring_client *c = test_client_with("prefix=multi:");
   multi_commands(c);
+  nested_calls(c);
   partial_failure();
   server_commands(c);
   counters();
