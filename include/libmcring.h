@@ -398,12 +398,12 @@ void mcring_client_free(mcring_client *client);
  * before a long idle period. Requests in flight on other threads are not
  * disturbed.
  *
- * Returns `MCRING_OK`, or `MCRING_INVALID_ARGUMENT` if `client` is NULL.
+ * Returns `MCRING_OK`, or `MCRING_INVALID_ARGUMENT` if `c` is NULL.
  *
  * # Safety
- * `client` must be NULL or a live client handle.
+ * `c` must be NULL or a live client handle.
  */
-mcring_status mcring_client_close(mcring_client *client);
+mcring_status mcring_client_close(mcring_client *c);
 
 /**
  * Writes the name of the server that owns `key` into `buf`, NUL-terminated:
@@ -418,10 +418,10 @@ mcring_status mcring_client_close(mcring_client *client);
  * `MCRING_INVALID_ARGUMENT` if a pointer is NULL.
  *
  * # Safety
- * `key` must point to `key_len` readable bytes; `buf` to `buf_len`
- * writable bytes.
+ * `c` must be NULL or a live client handle; `key` NULL or `key_len`
+ * readable bytes; `buf` NULL or `buf_len` writable bytes.
  */
-mcring_status mcring_server_for_key(mcring_client *client,
+mcring_status mcring_server_for_key(mcring_client *c,
                                     const char *key,
                                     size_t key_len,
                                     char *buf,

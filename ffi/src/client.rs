@@ -81,15 +81,15 @@ pub unsafe extern "C" fn mcring_client_free(client: *mut mcring_client) {
 /// before a long idle period. Requests in flight on other threads are not
 /// disturbed.
 ///
-/// Returns `MCRING_OK`, or `MCRING_INVALID_ARGUMENT` if `client` is NULL.
+/// Returns `MCRING_OK`, or `MCRING_INVALID_ARGUMENT` if `c` is NULL.
 ///
 /// # Safety
-/// `client` must be NULL or a live client handle.
+/// `c` must be NULL or a live client handle.
 #[no_mangle]
-pub unsafe extern "C" fn mcring_client_close(client: *mut mcring_client) -> mcring_status {
+pub unsafe extern "C" fn mcring_client_close(c: *mut mcring_client) -> mcring_status {
     status_call(|| {
         // SAFETY: forwarded from the caller.
-        unsafe { self::client(client) }?.close();
+        unsafe { client(c) }?.close();
         Ok(MCRING_OK)
     })
 }
@@ -106,11 +106,11 @@ pub unsafe extern "C" fn mcring_client_close(client: *mut mcring_client) -> mcri
 /// `MCRING_INVALID_ARGUMENT` if a pointer is NULL.
 ///
 /// # Safety
-/// `key` must point to `key_len` readable bytes; `buf` to `buf_len`
-/// writable bytes.
+/// `c` must be NULL or a live client handle; `key` NULL or `key_len`
+/// readable bytes; `buf` NULL or `buf_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn mcring_server_for_key(
-    client: *mut mcring_client,
+    c: *mut mcring_client,
     key: *const c_char,
     key_len: usize,
     buf: *mut c_char,
@@ -118,7 +118,7 @@ pub unsafe extern "C" fn mcring_server_for_key(
 ) -> mcring_status {
     status_call(|| {
         // SAFETY: forwarded from the caller.
-        let (c, key) = unsafe { (self::client(client)?, args::key(key, key_len)?) };
+        let (c, key) = unsafe { (client(c)?, args::key(key, key_len)?) };
         let buf = args::out(buf, "buf")?;
         if buf_len > 0 {
             // SAFETY: `buf` is non-NULL and holds at least one byte.

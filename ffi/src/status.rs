@@ -164,4 +164,33 @@ mod tests {
         let unknown = unsafe { CStr::from_ptr(mcring_status_name(99)) };
         assert_eq!(unknown.to_str().unwrap(), "MCRING_UNKNOWN_STATUS");
     }
+
+    #[test]
+    fn every_engine_error_has_its_status() {
+        let server = || "a:1".to_string();
+        let cases = [
+            (
+                Error::BadKey { key: b"a b".to_vec(), problem: mcring::key::KeyProblem::Empty },
+                MCRING_BAD_KEY,
+            ),
+            (Error::BadValue("big".into()), MCRING_BAD_VALUE),
+            (Error::Config(mcring::ConfigError::new("x", "bad")), MCRING_BAD_CONFIG),
+            (Error::NoServers, MCRING_NO_SERVERS),
+            (Error::Timeout { server: server(), during: "read" }, MCRING_TIMEOUT),
+            (
+                Error::Connection { server: server(), message: "refused".into() },
+                MCRING_CONNECTION_ERROR,
+            ),
+            (Error::ServerDown { server: server() }, MCRING_CONNECTION_ERROR),
+            (Error::Protocol { server: server(), message: "junk".into() }, MCRING_PROTOCOL_ERROR),
+            (Error::Server { server: server(), message: "oom".into() }, MCRING_SERVER_ERROR),
+        ];
+        for (e, want) in cases {
+            assert_eq!(mcring_status::of_error(&e), want, "{e:?}");
+        }
+        assert_eq!(mcring_status::of_outcome(Status::Done), MCRING_OK);
+        assert_eq!(mcring_status::of_outcome(Status::NotStored), MCRING_NOT_STORED);
+        assert_eq!(mcring_status::of_outcome(Status::Exists), MCRING_EXISTS);
+        assert_eq!(mcring_status::of_outcome(Status::NotFound), MCRING_NOT_FOUND);
+    }
 }
