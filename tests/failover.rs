@@ -526,7 +526,7 @@ fn misbehaving_servers_get_clear_errors_and_the_next_request_works() {
     c.set("k", b"value", 0, 0).unwrap();
     let cases: Vec<(Fault, &str)> = vec![
         (Fault::Garbage(b"HELLO\r\n".to_vec()), "protocol"),
-        (Fault::Garbage(b"VALUE k 0 99999999999\r\n".to_vec()), "protocol"),
+        (Fault::Garbage(b"VALUE k 0 99999999999\r\n".to_vec()), "too large"),
         (Fault::Garbage(b"VALUE k 0 5\r\nabcdeXX".to_vec()), "protocol"),
         (Fault::CutReplyAfter(12), "connection"),
         (Fault::GarbageThenClose(b"VALUE k 0 100\r\nabc".to_vec()), "connection"),
@@ -542,6 +542,7 @@ fn misbehaving_servers_get_clear_errors_and_the_next_request_works() {
         let ok = matches!(
             (&r, kind),
             (Err(Error::Protocol { .. }), "protocol")
+                | (Err(Error::TooLarge { .. }), "too large")
                 | (Err(Error::Connection { .. }), "connection")
                 | (Err(Error::Timeout { .. }), "timeout")
         );

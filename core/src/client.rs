@@ -724,7 +724,7 @@ impl Client {
                         };
                     }
                     Ok(None) => conn.fill(&deadline).map_err(|f| io_error(&s.name, f))?,
-                    Err(e) => return Err(protocol(&s.name, &e.to_string())),
+                    Err(e) => return Err(parse_error(&s.name, &e)),
                 }
             }
         })();
@@ -767,7 +767,7 @@ impl Client {
                     }
                 }
                 Ok(None) => conn.fill(deadline).map_err(|f| io_error(name, f))?,
-                Err(e) => return Err(protocol(name, &e.to_string())),
+                Err(e) => return Err(parse_error(name, &e)),
             }
         }
     }
@@ -934,6 +934,16 @@ pub(crate) fn io_error(server: &str, f: IoFailure) -> Error {
         IoFailure::Os(e) => {
             Error::Connection { server: server.to_string(), message: e.to_string() }
         }
+    }
+}
+
+/// The error for a reply the parser refused: a value over this client's
+/// `max_value_bytes` is the value's fault, anything else the server's.
+pub(crate) fn parse_error(server: &str, e: &crate::protocol::ProtocolError) -> Error {
+    if e.kind() == crate::protocol::ProtocolErrorKind::ValueTooLarge {
+        Error::TooLarge { server: server.to_string(), message: e.to_string() }
+    } else {
+        protocol(server, &e.to_string())
     }
 }
 

@@ -52,6 +52,14 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// A stored value is larger than this client's `max_value_bytes`: it was
+    /// not read (the connection is closed), and the server is not at fault.
+    TooLarge {
+        /// The server's name.
+        server: String,
+        /// What was refused.
+        message: String,
+    },
     /// A signal interrupted the request and the thread's interrupt check
     /// asked to stop (see [`crate::conn::set_interrupt_check`]).
     Interrupted,
@@ -93,6 +101,9 @@ impl fmt::Display for Error {
             }
             Error::Protocol { server, message } => write!(f, "{server}: protocol error: {message}"),
             Error::Interrupted => f.write_str("interrupted by a signal"),
+            Error::TooLarge { server, message } => {
+                write!(f, "{server}: value too large: {message}")
+            }
             Error::Server { server, message } => write!(f, "{server}: server error: {message}"),
         }
     }

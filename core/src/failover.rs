@@ -127,7 +127,8 @@ impl Client {
                     return Ok(Some(v));
                 }
                 Ok(None) => missed.push(s),
-                Err(Error::Interrupted) => return Err(Error::Interrupted),
+                // Not the server's fault: another copy would not help.
+                Err(e @ (Error::Interrupted | Error::TooLarge { .. })) => return Err(e),
                 Err(e) => {
                     failed.push(s);
                     first_err.get_or_insert(e);

@@ -12,7 +12,9 @@
 use std::collections::VecDeque;
 
 use crate::client::Status;
-use crate::client::{io_error, is_prefixed, protocol, status_reply, unexpected, Client, ItemRef};
+use crate::client::{
+    io_error, is_prefixed, parse_error, protocol, status_reply, unexpected, Client, ItemRef,
+};
 use crate::conn::{poll_many, Conn, Deadline, IoFailure};
 use crate::error::{Error, Result};
 use crate::protocol::meta::{self, MetaFlag, MetaReply};
@@ -435,7 +437,7 @@ fn dispatch(
                 let (reply, used) = match text::parse_text_reply(conn.buffered(), limits) {
                     Ok(Some(r)) => r,
                     Ok(None) => break,
-                    Err(e) => return Err(protocol(&s.name, &e.to_string())),
+                    Err(e) => return Err(parse_error(&s.name, &e)),
                 };
                 let finished = match reply {
                     TextReply::Value { key, flags, data, cas } => {
@@ -482,7 +484,7 @@ fn dispatch(
                 let (reply, used) = match text::parse_text_reply(conn.buffered(), limits) {
                     Ok(Some(r)) => r,
                     Ok(None) => break,
-                    Err(e) => return Err(protocol(&s.name, &e.to_string())),
+                    Err(e) => return Err(parse_error(&s.name, &e)),
                 };
                 match text_answer(&s.name, &jobs[j].kind, reply) {
                     Err(e) if !matches!(e, Error::Server { .. }) => return Err(e),
@@ -498,7 +500,7 @@ fn dispatch(
                 let (reply, used) = match text::parse_text_reply(conn.buffered(), limits) {
                     Ok(Some(r)) => r,
                     Ok(None) => break,
-                    Err(e) => return Err(protocol(&s.name, &e.to_string())),
+                    Err(e) => return Err(parse_error(&s.name, &e)),
                 };
                 match reply {
                     TextReply::Deleted | TextReply::NotFound | TextReply::Ok => {}
@@ -512,7 +514,7 @@ fn dispatch(
                 let (reply, used) = match meta::parse_meta_reply(conn.buffered(), limits) {
                     Ok(Some(r)) => r,
                     Ok(None) => break,
-                    Err(e) => return Err(protocol(&s.name, &e.to_string())),
+                    Err(e) => return Err(parse_error(&s.name, &e)),
                 };
                 match reply {
                     MetaReply::Value { data, flags } => {

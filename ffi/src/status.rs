@@ -89,8 +89,11 @@ impl mcring_status {
             Error::NoServers => MCRING_NO_SERVERS,
             Error::Timeout { .. } => MCRING_TIMEOUT,
             Error::Connection { .. } | Error::ServerDown { .. } => MCRING_CONNECTION_ERROR,
-            Error::Protocol { .. } => MCRING_PROTOCOL_ERROR,
+            // A reply over this client's max_value_bytes is refused unread.
+            Error::Protocol { .. } | Error::TooLarge { .. } => MCRING_PROTOCOL_ERROR,
             Error::Server { .. } => MCRING_SERVER_ERROR,
+            // Only bindings that install an interrupt check (Python) see it.
+            Error::Interrupted => MCRING_TIMEOUT,
             // A variant added to the engine later and not mapped yet.
             _ => MCRING_INTERNAL_ERROR,
         }
@@ -184,6 +187,8 @@ mod tests {
             (Error::ServerDown { server: server() }, MCRING_CONNECTION_ERROR),
             (Error::Protocol { server: server(), message: "junk".into() }, MCRING_PROTOCOL_ERROR),
             (Error::Server { server: server(), message: "oom".into() }, MCRING_SERVER_ERROR),
+            (Error::TooLarge { server: server(), message: "big".into() }, MCRING_PROTOCOL_ERROR),
+            (Error::Interrupted, MCRING_TIMEOUT),
         ];
         for (e, want) in cases {
             assert_eq!(mcring_status::of_error(&e), want, "{e:?}");

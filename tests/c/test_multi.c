@@ -142,7 +142,7 @@ static void partial_failure(void) {
   const char *servers = test_env("MCRING_TEST_SERVERS");
   char first[64];
   snprintf(first, sizeof first, "%.*s", (int)strcspn(servers, " "), servers);
-  snprintf(config, sizeof config, "%s %s prefix=multi-partial:", first,
+  snprintf(config, sizeof config, "%s %s prefix=multi-partial: failover=none", first,
            test_env("MCRING_TEST_CLOSED"));
   mcring_client *c = test_client(config);
   mcring_set_item items[NKEYS];
