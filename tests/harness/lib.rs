@@ -7,5 +7,7 @@ pub mod memcached;
 pub mod oracle;
 pub mod peers;
 pub mod placement_inputs;
+pub mod proxy;
 
 pub use memcached::Memcached;
+pub use proxy::{closed_port, Fault, FaultProxy};

@@ -1,0 +1,599 @@
+//! One connection to one server: a socket, its buffers and its timeouts.
+//!
+//! The hot path costs what a hand-written blocking client costs: one `send`
+//! and one `recv` per single-key request. The socket stays in blocking mode
+//! with `SO_RCVTIMEO`/`SO_SNDTIMEO` set to the I/O timeout, so the first wait
+//! for a reply is a plain blocking `recv`. Every later wait in the same
+//! request goes through `poll(2)` with the time that remains, so no request
+//! can outlive its deadline by more than the slack below. Fan-out over many
+//! connections uses `MSG_DONTWAIT` sends and receives driven by one `poll`.
+//!
+//! The connection knows nothing about keys or placement, and parses nothing:
+//! it hands out its buffered bytes and is told how many were consumed.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use crate::config::{ServerSpec, Transport};
+
+/// Incremented in every child after `fork()`, so connections made before the
+/// fork are recognised and never used by the child.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+static ATFORK: Once = Once::new();
+
+extern "C" fn after_fork_in_child() {
+    // Async-signal-safe: a single atomic increment.
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The current fork generation of this process.
+#[inline]
+pub fn fork_generation() -> u64 {
+    ATFORK.call_once(|| {
+        // SAFETY: registers a handler that only touches an atomic.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
+    });
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// A point in time by which a request's I/O must be done.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    start: Instant,
+    at: Instant,
+}
+
+/// How long after the start of a request a plain blocking `recv` (bounded by
+/// `SO_RCVTIMEO` = the full I/O timeout) may still be used; later waits use
+/// `poll` with the remaining time. This is the most a request can overrun.
+const BLOCKING_SLACK: Duration = Duration::from_millis(2);
+
+impl Deadline {
+    /// A deadline `timeout` from now.
+    #[inline]
+    pub fn after(timeout: Duration) -> Deadline {
+        let start = Instant::now();
+        Deadline { start, at: start + timeout }
+    }
+
+    /// Time left, zero once passed.
+    #[inline]
+    pub fn remaining(&self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
+    }
+
+    /// Whether the deadline has passed.
+    pub fn passed(&self) -> bool {
+        Instant::now() >= self.at
+    }
+
+    /// Milliseconds left, rounded up, for `poll(2)`.
+    fn poll_ms(&self) -> i32 {
+        let left = self.remaining();
+        if left.is_zero() {
+            return 0;
+        }
+        let ms = left.as_millis().saturating_add(1);
+        ms.min(i32::MAX as u128) as i32
+    }
+}
+
+/// What went wrong on a connection. The client adds the server's name.
+#[derive(Debug)]
+pub enum IoFailure {
+    /// The deadline passed; the string says during what.
+    Timeout(&'static str),
+    /// The server closed the connection.
+    Closed,
+    /// The operating system reported an error.
+    Os(io::Error),
+}
+
+impl std::fmt::Display for IoFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IoFailure::Timeout(during) => write!(f, "timed out during {during}"),
+            IoFailure::Closed => f.write_str("connection closed by server"),
+            IoFailure::Os(e) => e.fmt(f),
+        }
+    }
+}
+
+const INITIAL_BUFFER: usize = 16 * 1024;
+/// Free space guaranteed before each `recv`.
+const MIN_READ: usize = 8 * 1024;
+/// A buffer grown beyond this for a large value is released once drained.
+const RETAINED_BUFFER: usize = 256 * 1024;
+
+/// One open connection.
+pub struct Conn {
+    fd: OwnedFd,
+    generation: u64,
+    /// Received bytes; `buf[start..end]` are not consumed yet.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// The request being built; written by `flush` / `try_flush`.
+    pub out: Vec<u8>,
+    /// How much of `out` has been written.
+    written: usize,
+    /// Bytes received and sent over this connection's life.
+    pub bytes_read: u64,
+    /// Bytes sent over this connection's life.
+    pub bytes_written: u64,
+}
+
+fn last_os_error() -> io::Error {
+    io::Error::last_os_error()
+}
+
+fn set_timeout_opt(fd: RawFd, opt: libc::c_int, timeout: Duration) -> io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+    };
+    // SAFETY: fd is an open socket; tv is a valid timeval of the right size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            &tv as *const libc::timeval as *const libc::c_void,
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(last_os_error())
+    }
+}
+
+fn set_int_opt(fd: RawFd, level: libc::c_int, opt: libc::c_int, value: libc::c_int) {
+    // SAFETY: fd is an open socket; value is a c_int of the right size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            opt,
+            &value as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+/// Waits for `events` on one fd until the deadline. Ok(true) when ready.
+fn poll_one(fd: RawFd, events: libc::c_short, deadline: &Deadline) -> io::Result<bool> {
+    loop {
+        let mut p = libc::pollfd { fd, events, revents: 0 };
+        // SAFETY: one valid pollfd.
+        let rc = unsafe { libc::poll(&mut p, 1, deadline.poll_ms()) };
+        if rc > 0 {
+            return Ok(true);
+        }
+        if rc == 0 {
+            if deadline.passed() {
+                return Ok(false);
+            }
+            continue;
+        }
+        let e = last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+        if deadline.passed() {
+            return Ok(false);
+        }
+    }
+}
+
+/// A socket address for `spec`: IP literals without DNS, names through the
+/// system resolver (each connect resolves again, so DNS changes are seen).
+fn tcp_addresses(spec: &ServerSpec) -> io::Result<Vec<SocketAddr>> {
+    if let Ok(ip) = spec.host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, spec.port)]);
+    }
+    Ok((spec.host.as_str(), spec.port).to_socket_addrs()?.collect())
+}
+
+fn sockaddr_of(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_in, sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_in6, sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+fn unix_sockaddr(path: &str) -> io::Result<(libc::sockaddr_storage, libc::socklen_t)> {
+    // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_un.
+    let sun = unsafe { &mut *(&mut storage as *mut _ as *mut libc::sockaddr_un) };
+    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let bytes = path.as_bytes();
+    if bytes.len() >= sun.sun_path.len() || bytes.contains(&0) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "unix socket path too long"));
+    }
+    for (dst, &src) in sun.sun_path.iter_mut().zip(bytes) {
+        *dst = src as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
+    Ok((storage, len as libc::socklen_t))
+}
+
+/// Opens a non-blocking socket and connects it within the deadline.
+fn connect_addr(
+    family: libc::c_int,
+    addr: &(libc::sockaddr_storage, libc::socklen_t),
+    deadline: &Deadline,
+) -> Result<OwnedFd, IoFailure> {
+    // SAFETY: plain socket(2) call.
+    let raw = unsafe {
+        libc::socket(family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)
+    };
+    if raw < 0 {
+        return Err(IoFailure::Os(last_os_error()));
+    }
+    // SAFETY: raw is a fresh descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: addr holds a sockaddr of length addr.1.
+    let rc = unsafe {
+        libc::connect(fd.as_raw_fd(), &addr.0 as *const _ as *const libc::sockaddr, addr.1)
+    };
+    if rc != 0 {
+        let e = last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINPROGRESS) | Some(libc::EAGAIN) | Some(libc::EINTR) => {
+                match poll_one(fd.as_raw_fd(), libc::POLLOUT, deadline) {
+                    Ok(true) => {}
+                    Ok(false) => return Err(IoFailure::Timeout("connect")),
+                    Err(e) => return Err(IoFailure::Os(e)),
+                }
+                let mut err: libc::c_int = 0;
+                let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                // SAFETY: reading SO_ERROR into a c_int.
+                let rc = unsafe {
+                    libc::getsockopt(
+                        fd.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_ERROR,
+                        &mut err as *mut libc::c_int as *mut libc::c_void,
+                        &mut len,
+                    )
+                };
+                if rc != 0 {
+                    return Err(IoFailure::Os(last_os_error()));
+                }
+                if err != 0 {
+                    return Err(IoFailure::Os(io::Error::from_raw_os_error(err)));
+                }
+            }
+            _ => return Err(IoFailure::Os(e)),
+        }
+    }
+    Ok(fd)
+}
+
+impl Conn {
+    /// Connects to `spec` within `connect_timeout`; replies are then awaited
+    /// for at most `io_timeout` per request.
+    pub fn connect(
+        spec: &ServerSpec,
+        connect_timeout: Duration,
+        io_timeout: Duration,
+    ) -> Result<Conn, IoFailure> {
+        let deadline = Deadline::after(connect_timeout);
+        let fd = match spec.transport {
+            Transport::Unix => {
+                let addr = unix_sockaddr(&spec.host).map_err(IoFailure::Os)?;
+                connect_addr(libc::AF_UNIX, &addr, &deadline)?
+            }
+            Transport::Tcp => {
+                let addrs = tcp_addresses(spec).map_err(IoFailure::Os)?;
+                let mut last = IoFailure::Os(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "host name resolved to no address",
+                ));
+                let mut connected = None;
+                for addr in &addrs {
+                    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+                    match connect_addr(family, &sockaddr_of(addr), &deadline) {
+                        Ok(fd) => {
+                            connected = Some(fd);
+                            break;
+                        }
+                        Err(e) => last = e,
+                    }
+                    if deadline.passed() {
+                        break;
+                    }
+                }
+                let fd = connected.ok_or(last)?;
+                set_int_opt(fd.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+                fd
+            }
+        };
+        let raw = fd.as_raw_fd();
+        // Back to blocking mode: timeouts come from SO_RCVTIMEO / SO_SNDTIMEO
+        // and poll; MSG_DONTWAIT makes single calls non-blocking.
+        // SAFETY: fcntl on our own open descriptor.
+        unsafe {
+            let flags = libc::fcntl(raw, libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(raw, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+        set_timeout_opt(raw, libc::SO_RCVTIMEO, io_timeout).map_err(IoFailure::Os)?;
+        set_timeout_opt(raw, libc::SO_SNDTIMEO, io_timeout).map_err(IoFailure::Os)?;
+        Ok(Conn {
+            fd,
+            generation: fork_generation(),
+            buf: vec![0; INITIAL_BUFFER],
+            start: 0,
+            end: 0,
+            out: Vec::with_capacity(1024),
+            written: 0,
+            bytes_read: 0,
+            bytes_written: 0,
+        })
+    }
+
+    /// Whether this connection was opened before a `fork()` of this process
+    /// (and so is shared with the parent and must not be used).
+    #[inline]
+    pub fn is_inherited(&self) -> bool {
+        self.generation != fork_generation()
+    }
+
+    /// The socket descriptor, for `poll`.
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Received bytes not consumed yet.
+    #[inline]
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Marks `n` buffered bytes as consumed.
+    #[inline]
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            if self.buf.len() > RETAINED_BUFFER {
+                self.buf.truncate(INITIAL_BUFFER);
+                self.buf.shrink_to(INITIAL_BUFFER);
+            }
+        }
+    }
+
+    /// Whether a request is still (partly) unwritten.
+    pub fn has_unwritten(&self) -> bool {
+        self.written < self.out.len()
+    }
+
+    /// Makes room for at least `MIN_READ` more bytes.
+    fn reserve_read(&mut self) {
+        if self.buf.len() - self.end >= MIN_READ {
+            return;
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < MIN_READ {
+            let grown = (self.buf.len() * 2).max(self.end + MIN_READ);
+            self.buf.resize(grown, 0);
+        }
+    }
+
+    fn recv(&mut self, flags: libc::c_int) -> isize {
+        self.reserve_read();
+        let spare = &mut self.buf[self.end..];
+        // SAFETY: spare is a valid writable region of spare.len() bytes.
+        unsafe {
+            libc::recv(
+                self.fd.as_raw_fd(),
+                spare.as_mut_ptr() as *mut libc::c_void,
+                spare.len(),
+                flags,
+            )
+        }
+    }
+
+    fn took(&mut self, n: isize) {
+        let n = n as usize;
+        self.end += n;
+        self.bytes_read += n as u64;
+    }
+
+    /// Receives at least one byte, waiting until the deadline.
+    pub fn fill(&mut self, deadline: &Deadline) -> Result<(), IoFailure> {
+        // First wait of a request: a plain blocking recv bounded by SO_RCVTIMEO.
+        if deadline.start.elapsed() < BLOCKING_SLACK {
+            let n = self.recv(0);
+            if n > 0 {
+                self.took(n);
+                return Ok(());
+            }
+            if n == 0 {
+                return Err(IoFailure::Closed);
+            }
+            let e = last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EAGAIN) => return Err(IoFailure::Timeout("read")),
+                Some(libc::EINTR) => {}
+                _ => return Err(IoFailure::Os(e)),
+            }
+        }
+        loop {
+            let n = self.recv(libc::MSG_DONTWAIT);
+            if n > 0 {
+                self.took(n);
+                return Ok(());
+            }
+            if n == 0 {
+                return Err(IoFailure::Closed);
+            }
+            let e = last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EAGAIN) => match poll_one(self.fd(), libc::POLLIN, deadline) {
+                    Ok(true) => {}
+                    Ok(false) => return Err(IoFailure::Timeout("read")),
+                    Err(e) => return Err(IoFailure::Os(e)),
+                },
+                Some(libc::EINTR) => {
+                    if deadline.passed() {
+                        return Err(IoFailure::Timeout("read"));
+                    }
+                }
+                _ => return Err(IoFailure::Os(e)),
+            }
+        }
+    }
+
+    /// Receives whatever is available without waiting. Ok(0) if nothing was.
+    pub fn try_fill(&mut self) -> Result<usize, IoFailure> {
+        loop {
+            let n = self.recv(libc::MSG_DONTWAIT);
+            if n > 0 {
+                self.took(n);
+                return Ok(n as usize);
+            }
+            if n == 0 {
+                return Err(IoFailure::Closed);
+            }
+            let e = last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EAGAIN) => return Ok(0),
+                Some(libc::EINTR) => continue,
+                _ => return Err(IoFailure::Os(e)),
+            }
+        }
+    }
+
+    fn send_some(&mut self) -> isize {
+        let rest = &self.out[self.written..];
+        // SAFETY: rest is a valid readable region of rest.len() bytes.
+        unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                rest.as_ptr() as *const libc::c_void,
+                rest.len(),
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        }
+    }
+
+    fn sent(&mut self, n: isize) {
+        self.written += n as usize;
+        self.bytes_written += n as u64;
+        if self.written == self.out.len() {
+            self.out.clear();
+            self.written = 0;
+        }
+    }
+
+    /// Writes the whole pending request, waiting until the deadline.
+    pub fn flush(&mut self, deadline: &Deadline) -> Result<(), IoFailure> {
+        while self.has_unwritten() {
+            let n = self.send_some();
+            if n >= 0 {
+                self.sent(n);
+                continue;
+            }
+            let e = last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EAGAIN) => match poll_one(self.fd(), libc::POLLOUT, deadline) {
+                    Ok(true) => {}
+                    Ok(false) => return Err(IoFailure::Timeout("write")),
+                    Err(e) => return Err(IoFailure::Os(e)),
+                },
+                Some(libc::EINTR) => {}
+                _ => return Err(IoFailure::Os(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes as much of the pending request as the socket takes now.
+    /// Ok(true) once everything is written.
+    pub fn try_flush(&mut self) -> Result<bool, IoFailure> {
+        while self.has_unwritten() {
+            let n = self.send_some();
+            if n >= 0 {
+                self.sent(n);
+                continue;
+            }
+            let e = last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EAGAIN) => return Ok(false),
+                Some(libc::EINTR) => {}
+                _ => return Err(IoFailure::Os(e)),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Forgets any half-built request and unread bytes (before reuse after
+    /// a completed request this is a no-op).
+    pub fn is_idle(&self) -> bool {
+        self.start == self.end && !self.has_unwritten()
+    }
+}
+
+/// Waits until any of `fds` is ready for its events or the deadline passes.
+/// Returns the number of ready descriptors (0 on timeout).
+pub fn poll_many(fds: &mut [libc::pollfd], deadline: &Deadline) -> io::Result<usize> {
+    loop {
+        // SAFETY: fds is a valid slice of pollfd.
+        let rc =
+            unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, deadline.poll_ms()) };
+        if rc >= 0 {
+            if rc == 0 && !deadline.passed() {
+                continue;
+            }
+            return Ok(rc as usize);
+        }
+        let e = last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+        if deadline.passed() {
+            return Ok(0);
+        }
+    }
+}

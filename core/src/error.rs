@@ -1,0 +1,106 @@
+//! The engine's one error type. Each binding maps it once: C status codes,
+//! Python exception classes, PHP result codes.
+//!
+//! A miss is not an error (`get` returns `None`), and neither is a store the
+//! server declined (`add` on an existing key): those are outcomes.
+
+use std::fmt;
+
+use crate::config::ConfigError;
+use crate::key::{display_key, KeyProblem};
+
+/// Everything that can go wrong in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key was refused before anything was sent.
+    BadKey {
+        /// The key as given (without the prefix).
+        key: Vec<u8>,
+        /// Why it was refused.
+        problem: KeyProblem,
+    },
+    /// A value was refused before anything was sent.
+    BadValue(String),
+    /// The configuration is invalid.
+    Config(ConfigError),
+    /// No server is configured, or none is available for the key.
+    NoServers,
+    /// A server did not answer within the configured timeout.
+    Timeout {
+        /// The server's name (`host:port`).
+        server: String,
+        /// What was under way: `connect`, `write` or `read`.
+        during: &'static str,
+    },
+    /// A connection could not be made, or broke (refused, reset, closed).
+    Connection {
+        /// The server's name.
+        server: String,
+        /// What happened.
+        message: String,
+    },
+    /// The server is marked dead and was not tried.
+    ServerDown {
+        /// The server's name.
+        server: String,
+    },
+    /// The server sent bytes that are not a valid reply.
+    Protocol {
+        /// The server's name.
+        server: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The server answered with `SERVER_ERROR`, `CLIENT_ERROR` or `ERROR`.
+    Server {
+        /// The server's name.
+        server: String,
+        /// The server's message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Whether this error says something about a server's health (and should
+    /// count towards marking it dead), as opposed to the request itself.
+    pub fn is_server_failure(&self) -> bool {
+        matches!(self, Error::Timeout { .. } | Error::Connection { .. } | Error::Protocol { .. })
+    }
+
+    /// Whether the error is a timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadKey { key, problem } => {
+                write!(f, "bad key \"{}\": {}", display_key(key), problem)
+            }
+            Error::BadValue(m) => write!(f, "bad value: {m}"),
+            Error::Config(e) => e.fmt(f),
+            Error::NoServers => f.write_str("no server available"),
+            Error::Timeout { server, during } => write!(f, "{server}: timed out during {during}"),
+            Error::Connection { server, message } => write!(f, "{server}: {message}"),
+            Error::ServerDown { server } => {
+                write!(f, "{server}: marked dead after repeated failures, not tried")
+            }
+            Error::Protocol { server, message } => write!(f, "{server}: protocol error: {message}"),
+            Error::Server { server, message } => write!(f, "{server}: server error: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Error {
+        Error::Config(e)
+    }
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
