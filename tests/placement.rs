@@ -13,10 +13,13 @@
 //! distributions are checked against pylibmc's bundled libmemcached instead.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{mpsc, Mutex};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, Mutex, OnceLock};
 
 use mcring::key::{check_key, display_key};
 use mcring::{Config, HashKind, Ring};
+use mcring_tests::cli::mcring_cli;
 use mcring_tests::oracle::{self, AddMode, LmServer, Outcome, Placement, Script};
 use mcring_tests::peers::{self, DialLog};
 use mcring_tests::placement_inputs::{
@@ -63,7 +66,13 @@ struct Case {
     keys: Vec<Vec<u8>>,
 }
 
-fn cases() -> Vec<Case> {
+/// The lists and keys, generated once per test process.
+fn cases() -> &'static [Case] {
+    static CASES: OnceLock<Vec<Case>> = OnceLock::new();
+    CASES.get_or_init(generate_cases)
+}
+
+fn generate_cases() -> Vec<Case> {
     let mut rng = Rng::new(SEED);
     let shapes = shapes(&mut rng);
     shapes
@@ -257,7 +266,7 @@ fn ring_matches_libmemcached_on_random_lists() {
     // by one gives the same continuum (`one_by_one_equals_push` below) but
     // rebuilds it after every server.
     script.mode(AddMode::Push);
-    for case in &cases {
+    for case in cases {
         script.servers(&lm_servers(&case.servers)).keys(&case.keys).place_all();
     }
     let mut answers = oracle::oracle(script);
@@ -341,7 +350,7 @@ fn ring_matches_libmemcached_on_random_lists() {
                 }
             }
         });
-        let system = compare_in_parallel(&cases, &refused, placed, "libmemcached");
+        let system = compare_in_parallel(cases, &refused, placed, "libmemcached");
         answers.finish();
         (system, crashed, peer_thread.join().unwrap())
     });
@@ -473,4 +482,173 @@ fn hash_functions_match_libhashkit() {
     println!("{} keys hashed with {checked:?}", keys.len());
     assert!(!checked.is_empty(), "libhashkit has no algorithm?");
     assert!(problems.is_empty(), "mcring's hashes disagree:\n{}", problems.join("\n"));
+}
+
+/// The output `mcring locate` must print for `keys`, given the oracle's
+/// answers: each owner's name, `ERR <reason>` for refused keys.
+fn expected_locate_output(
+    case: &Case,
+    keys: &[Vec<u8>],
+    owners: &[Result<usize, String>],
+    what: &str,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (key, owner) in keys.iter().zip(owners) {
+        match (owner, check_key(key, 0)) {
+            (Ok(i), _) => out.extend_from_slice(case.servers[*i].name().as_bytes()),
+            (Err(_), Err(problem)) => out.extend_from_slice(format!("ERR {problem}").as_bytes()),
+            (Err(e), Ok(())) => {
+                panic!("{what}: libmemcached refuses \"{}\" ({e}), mcring not", display_key(key))
+            }
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Runs `mcring locate` and returns (stdout, exit code); stderr must be empty.
+fn run_locate(case: &Case, distribution: &str, hash: &str, input: &[u8]) -> (Vec<u8>, i32) {
+    let mut command = Command::new(mcring_cli());
+    command.args(["locate", "--distribution", distribution]);
+    if hash != "default" {
+        command.args(["--hash", hash]);
+    }
+    command.args(case.servers.iter().map(|s| s.token.as_str()));
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mcring locate");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().expect("mcring locate output");
+    writer.join().unwrap().expect("write keys to mcring locate");
+    assert!(
+        output.stderr.is_empty(),
+        "mcring locate wrote to stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.stdout, output.status.code().unwrap_or(-1))
+}
+
+/// The first line where two outputs differ, for a readable failure.
+fn first_difference(keys: &[Vec<u8>], expected: &[u8], got: &[u8]) -> String {
+    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
+    let g: Vec<&[u8]> = got.split(|&b| b == b'\n').collect();
+    for i in 0..e.len().max(g.len()) {
+        let (a, b) = (e.get(i), g.get(i));
+        if a != b {
+            return format!(
+                "line {} (key \"{}\"): expected {:?}, got {:?}",
+                i + 1,
+                keys.get(i).map(|k| display_key(k)).unwrap_or_default(),
+                a.map(|l| String::from_utf8_lossy(l)),
+                b.map(|l| String::from_utf8_lossy(l)),
+            );
+        }
+    }
+    "no difference".to_string()
+}
+
+#[test]
+fn cli_locate_prints_libmemcached_placement() {
+    const CLI_LISTS: usize = 10;
+    let algorithms = system_algorithms();
+    let hashes: Vec<String> = std::iter::once("default".to_string())
+        .chain(algorithms.iter().filter(|(_, has)| *has).map(|(n, _)| n.clone()))
+        .collect();
+    // Lists the system library can answer for, spread over the sizes.
+    let small: Vec<&Case> =
+        cases().iter().filter(|c| c.servers.len() <= CONTINUUM_SERVER_LIMIT).collect();
+    let step = small.len().div_ceil(CLI_LISTS);
+    let chosen: Vec<&Case> = small.into_iter().step_by(step).collect();
+    assert!(chosen.len() >= CLI_LISTS - 1);
+
+    // Every key of the list, an empty line, and the refused keys.
+    let cli_keys = |case: &Case| {
+        let mut keys = case.keys.clone();
+        keys.insert(keys.len() / 2, Vec::new());
+        keys
+    };
+    let mut script = Script::new();
+    script.mode(AddMode::Push);
+    for case in &chosen {
+        script.servers(&lm_servers(&case.servers)).keys(&cli_keys(case)).place_all();
+    }
+    let mut answers = oracle::oracle(script);
+    answers.ok();
+    // (case, distribution, hash, keys, expected output)
+    let mut runs = Vec::new();
+    for case in &chosen {
+        answers.ok();
+        answers.ok();
+        let keys = cli_keys(case);
+        for placement in answers.place_all() {
+            if !hashes.contains(&placement.hash) {
+                continue;
+            }
+            let Outcome::Placed(owners) = &placement.outcome else {
+                panic!("oracle on list {}: {:?}", case.number, placement.outcome)
+            };
+            let what =
+                format!("list {} {} {}", case.number, placement.distribution, placement.hash);
+            let expected = expected_locate_output(case, &keys, owners, &what);
+            runs.push((*case, placement.distribution, placement.hash, expected));
+        }
+    }
+    answers.finish();
+    assert_eq!(runs.len(), chosen.len() * 3 * hashes.len());
+
+    let next = Mutex::new(runs.iter());
+    let problems = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let Some((case, distribution, hash, expected)) = next.lock().unwrap().next() else {
+                    return;
+                };
+                let keys = cli_keys(case);
+                let mut input = Vec::new();
+                for k in &keys {
+                    input.extend_from_slice(k);
+                    input.push(b'\n');
+                }
+                let (stdout, code) = run_locate(case, distribution, hash, &input);
+                let what = format!("list {} {distribution} {hash}", case.number);
+                if &stdout != expected {
+                    let diff = first_difference(&keys, expected, &stdout);
+                    problems.lock().unwrap().push(format!("{what}: {diff}"));
+                } else if code != 1 {
+                    problems.lock().unwrap().push(format!("{what}: exit {code}, expected 1"));
+                }
+            });
+        }
+    });
+    let problems = problems.into_inner().unwrap();
+    assert!(problems.is_empty(), "mcring locate disagrees:\n{}", problems.join("\n"));
+
+    // Without refused keys the exit status is 0.
+    let (case, distribution, hash, expected) = &runs[runs.len() / 2];
+    let keys = cli_keys(case);
+    let mut input = Vec::new();
+    let mut want = Vec::new();
+    for (k, line) in keys.iter().zip(expected.split(|&b| b == b'\n')) {
+        if check_key(k, 0).is_ok() {
+            input.extend_from_slice(k);
+            input.push(b'\n');
+            want.extend_from_slice(line);
+            want.push(b'\n');
+        }
+    }
+    let (stdout, code) = run_locate(case, distribution, hash, &input);
+    assert_eq!(code, 0);
+    assert!(stdout == want, "{}", first_difference(&keys, &want, &stdout));
+    println!(
+        "mcring locate: {} lists x {} keys x {} combinations byte-identical",
+        chosen.len(),
+        keys.len(),
+        3 * hashes.len()
+    );
 }

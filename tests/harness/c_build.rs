@@ -6,17 +6,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
-/// The directory compiled C helpers go to: `<target>/<profile>/mcring-c`,
-/// found from the running test executable (`<target>/<profile>/deps/<test>`).
+/// The cargo profile directory the running test executable was built in
+/// (`<target>/<profile>`, for an executable at `<target>/<profile>/deps/<test>`).
+pub fn profile_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let deps = exe.parent()?;
+    if deps.file_name()? != "deps" {
+        return None;
+    }
+    deps.parent().map(Path::to_path_buf)
+}
+
+/// The directory compiled C helpers go to: `<target>/<profile>/mcring-c`
+/// (a temporary directory when the tests do not run from a target directory).
 pub fn output_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test executable has a directory");
-    let profile_dir = if deps.file_name().is_some_and(|n| n == "deps") {
-        deps.parent().expect("deps has a parent").to_path_buf()
-    } else {
-        std::env::temp_dir().join("mcring-tests")
-    };
-    profile_dir.join("mcring-c")
+    profile_dir().unwrap_or_else(|| std::env::temp_dir().join("mcring-tests")).join("mcring-c")
 }
 
 /// A file in tests/ (this crate's directory).

@@ -3,6 +3,7 @@
 //! libmemcached placement oracle and fault-injecting proxies.
 
 pub mod c_build;
+pub mod cli;
 pub mod memcached;
 pub mod oracle;
 pub mod peers;
