@@ -124,7 +124,11 @@ fn compare(
                     _ => false,
                 };
                 if !agree && problems.len() < 20 {
-                    let name = |i: &usize| servers[*i].token.clone();
+                    let name = |i: &usize| {
+                        servers
+                            .get(*i)
+                            .map_or_else(|| format!("#{i} (no such server)"), |s| s.token.clone())
+                    };
                     problems.push(format!(
                         "{peer} list {n} ({} servers) {} {}: key \"{}\": {peer} {:?}, mcring {:?}",
                         servers.len(),
