@@ -16,5 +16,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test"
 cargo test --workspace
 
+step "libmcring: release build, install into a temporary prefix, C tests (plain and under valgrind)"
+libmcring_prefix="$ROOT/target/libmcring-test-prefix"
+rm -rf "$libmcring_prefix"
+PREFIX="$libmcring_prefix" scripts/install-libmcring.sh
+tests/c/run.sh "$libmcring_prefix"
+
 echo
 echo "all tests passed"

@@ -19,7 +19,7 @@ use std::sync::{mpsc, Mutex, OnceLock};
 
 use mcring::key::{check_key, display_key};
 use mcring::{Config, HashKind, Ring};
-use mcring_tests::cli::mcring_cli;
+use mcring_tests::mcring_binary;
 use mcring_tests::oracle::{self, AddMode, LmServer, Outcome, Placement, Script};
 use mcring_tests::peers::{self, DialLog};
 use mcring_tests::placement_inputs::{
@@ -512,7 +512,7 @@ fn expected_locate_output(
 
 /// Runs `mcring locate` and returns (stdout, exit code); stderr must be empty.
 fn run_locate(case: &Case, distribution: &str, hash: &str, input: &[u8]) -> (Vec<u8>, i32) {
-    let mut command = Command::new(mcring_cli());
+    let mut command = Command::new(mcring_binary());
     command.args(["locate", "--distribution", distribution]);
     if hash != "default" {
         command.args(["--hash", hash]);

@@ -1,27 +1,31 @@
 //! The public API: commands on a pool of memcached servers.
 //!
 //! A [`Client`] is `Send + Sync`: threads share it, each request borrowing an
-//! idle connection of the server it needs (or opening one). Single-key
-//! commands take one `send` and one `recv` on a pooled connection.
-//! Multi-key commands group keys by server, write every server's batch, then
-//! read all replies in one `poll` loop (see [`crate::fanout`]), so their
-//! latency is the slowest server's, not the sum.
+//! idle connection of the server it needs (or opening one). With every server
+//! alive and no replicas, a single-key command is one `send` and one `recv`
+//! on a pooled connection. Multi-key commands group keys by server, write
+//! every server's batch, then read all replies in one `poll` loop (see
+//! [`crate::fanout`]). How a key's copies and dead servers are used is in
+//! [`crate::failover`].
 //!
 //! Keys are checked before anything is sent; a bad key fails the whole call
 //! and no byte of it reaches a server.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::config::{Config, ServerSpec};
 use crate::conn::{Conn, Deadline, IoFailure};
 use crate::error::{Error, Result};
-use crate::fanout::{self, Answer, Job, JobKind};
-pub use crate::protocol::text::Retrieval;
+use crate::fanout::{Answer, JobKind};
+use crate::protocol::meta::{self, MetaReply};
 use crate::protocol::text::{self, Arith, Storage, TextReply};
 use crate::protocol::Limits;
-use crate::router::Router;
-use crate::server::{monotonic_ms, Server};
+use crate::router::{Copies, Route, Router};
+use crate::server::{monotonic_ms, Availability, Forget, Server};
 use crate::stats::{ClientStats, Counter};
+
+pub use crate::protocol::text::Retrieval;
 
 /// A value found in the cache.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +136,11 @@ impl ServerHealth {
     }
 }
 
+/// The dead servers one call has claimed to probe: every key of the call may
+/// use them.
+#[derive(Default)]
+pub(crate) struct Probes(std::cell::RefCell<Copies>);
+
 /// One result per server, with the server's name, in configuration order.
 pub type PerServer<T> = Vec<(String, Result<T>)>;
 
@@ -139,10 +148,15 @@ pub type PerServer<T> = Vec<(String, Result<T>)>;
 pub struct Client {
     config: Config,
     router: Router,
+    /// The configured servers, then the gutter pool.
     servers: Vec<Server>,
     limits: Limits,
     connect_timeout: Duration,
     io_timeout: Duration,
+    /// Changes whenever a server dies or recovers.
+    epoch: AtomicU64,
+    /// Configured (non-gutter) servers currently dead.
+    dead: AtomicUsize,
 }
 
 impl std::fmt::Debug for Client {
@@ -164,9 +178,8 @@ impl Client {
     pub fn new(config: Config) -> Result<Client> {
         config.validate()?;
         let router = Router::new(&config);
-        let servers = config.servers.iter().cloned().map(Server::new).collect();
-        // Replies may carry values up to the configured maximum, plus slack
-        // for a server whose item limit is larger than ours.
+        let servers =
+            config.servers.iter().chain(&config.gutter).cloned().map(Server::new).collect();
         let limits = Limits { max_value_len: config.max_value_bytes, max_line_len: 4096 };
         Ok(Client {
             connect_timeout: Duration::from_millis(config.connect_timeout_ms),
@@ -175,6 +188,8 @@ impl Client {
             router,
             servers,
             limits,
+            epoch: AtomicU64::new(0),
+            dead: AtomicUsize::new(0),
         })
     }
 
@@ -193,25 +208,46 @@ impl Client {
         self.router.servers()
     }
 
-    /// The server that owns `key` (libmemcached's `memcached_server_by_key`).
+    /// The server that owns `key` when every server is alive: libmemcached's
+    /// `memcached_server_by_key`.
     pub fn server_for(&self, key: impl AsRef<[u8]>) -> Result<&ServerSpec> {
         let i = self.router.primary(key.as_ref())?;
         Ok(&self.router.servers()[i])
     }
 
+    /// Every home copy of `key`, primary first (its replicas follow), as
+    /// placed when every server is alive.
+    pub fn copies_for(&self, key: impl AsRef<[u8]>) -> Result<Vec<&ServerSpec>> {
+        let key = key.as_ref();
+        self.router.check_key(key)?;
+        let home = self.router.home(self.router.key_hash(key));
+        Ok(home.as_slice().iter().filter_map(|&i| self.router.servers().get(i)).collect())
+    }
+
     /// Fetches one key. A miss is `Ok(None)`.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Item>> {
-        self.retrieve(key.as_ref(), Retrieval::Get)
+        self.read(key.as_ref(), Retrieval::Get, |item| item.to_item())
     }
 
     /// Fetches one key with its CAS token.
     pub fn gets(&self, key: impl AsRef<[u8]>) -> Result<Option<Item>> {
-        self.retrieve(key.as_ref(), Retrieval::Gets)
+        self.read(key.as_ref(), Retrieval::Gets, |item| item.to_item())
     }
 
     /// Fetches one key and sets its TTL (memcached `gats`), with CAS token.
     pub fn get_and_touch(&self, key: impl AsRef<[u8]>, ttl: u32) -> Result<Option<Item>> {
-        self.retrieve(key.as_ref(), Retrieval::Gats { exptime: ttl })
+        self.read(key.as_ref(), Retrieval::Gats { exptime: ttl }, |item| item.to_item())
+    }
+
+    /// Fetches one key and hands the value, borrowed from the receive
+    /// buffer, to `f`. A miss is `Ok(None)`.
+    pub fn get_with<T>(
+        &self,
+        key: impl AsRef<[u8]>,
+        cmd: Retrieval,
+        f: impl FnOnce(ItemRef<'_>) -> T,
+    ) -> Result<Option<T>> {
+        self.read(key.as_ref(), cmd, f)
     }
 
     /// Stores a value unconditionally.
@@ -266,74 +302,37 @@ impl Client {
         flags: u32,
         ttl: u32,
     ) -> Result<Status> {
-        let server = self.router.primary(key)?;
         self.check_value(value)?;
-        let prefix = self.router.prefix();
-        self.count(server, Counter::Sets, 1);
-        self.exchange(
-            server,
-            |buf| text::encode_storage(buf, mode.storage(), prefix, key, flags, ttl, value, false),
-            |name, reply| status_reply(name, reply).map(Flow::Done),
-        )
+        let kind = JobKind::Store { cmd: mode.storage(), value, flags, ttl };
+        status_of(self.write(key, kind)?)
     }
 
     /// Deletes a key. `Status::NotFound` if it did not exist.
     pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<Status> {
-        let key = key.as_ref();
-        let server = self.router.primary(key)?;
-        let prefix = self.router.prefix();
-        self.count(server, Counter::Deletes, 1);
-        self.exchange(
-            server,
-            |buf| text::encode_delete(buf, prefix, key, false),
-            |name, reply| status_reply(name, reply).map(Flow::Done),
-        )
+        status_of(self.write(key.as_ref(), JobKind::Delete)?)
     }
 
     /// Adds `delta` to a decimal value; `None` if the key does not exist.
     /// memcached wraps at 2^64.
     pub fn incr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>> {
-        self.arith(Arith::Incr, key.as_ref(), delta)
+        number_of(self.write(key.as_ref(), JobKind::Arith(Arith::Incr, delta))?)
     }
 
     /// Subtracts `delta` from a decimal value, stopping at 0; `None` if the
     /// key does not exist.
     pub fn decr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>> {
-        self.arith(Arith::Decr, key.as_ref(), delta)
-    }
-
-    fn arith(&self, cmd: Arith, key: &[u8], delta: u64) -> Result<Option<u64>> {
-        let server = self.router.primary(key)?;
-        let prefix = self.router.prefix();
-        self.count(server, Counter::Sets, 1);
-        self.exchange(
-            server,
-            |buf| text::encode_arith(buf, cmd, prefix, key, delta, false),
-            |name, reply| match reply {
-                TextReply::Number(n) => Ok(Flow::Done(Some(n))),
-                TextReply::NotFound => Ok(Flow::Done(None)),
-                other => Err(unexpected(name, other)),
-            },
-        )
+        number_of(self.write(key.as_ref(), JobKind::Arith(Arith::Decr, delta))?)
     }
 
     /// Sets a key's TTL. `Status::NotFound` if it does not exist.
     pub fn touch(&self, key: impl AsRef<[u8]>, ttl: u32) -> Result<Status> {
-        let key = key.as_ref();
-        let server = self.router.primary(key)?;
-        let prefix = self.router.prefix();
-        self.count(server, Counter::Sets, 1);
-        self.exchange(
-            server,
-            |buf| text::encode_touch(buf, prefix, key, ttl, false),
-            |name, reply| status_reply(name, reply).map(Flow::Done),
-        )
+        status_of(self.write(key.as_ref(), JobKind::Touch(ttl))?)
     }
 
     /// Fetches many keys in one fan-out. The result has one entry per key,
     /// in order: `Ok(Some(item))` for a hit, `Ok(None)` for a miss, `Err` if
-    /// the key's server failed. A bad key fails the whole call before
-    /// anything is sent.
+    /// no copy of the key could be read. A bad key fails the whole call
+    /// before anything is sent.
     pub fn get_multi<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Result<Option<Item>>>> {
         self.collect_multi(keys, Retrieval::Get)
     }
@@ -349,67 +348,49 @@ impl Client {
         cmd: Retrieval,
     ) -> Result<Vec<Result<Option<Item>>>> {
         let mut items: Vec<Option<Item>> = (0..keys.len()).map(|_| None).collect();
-        let found = self.get_multi_with(keys, cmd, |i, item| items[i] = Some(item.to_item()))?;
+        let found = self.get_multi_with(keys, cmd, |i, item| {
+            if let Some(slot) = items.get_mut(i) {
+                *slot = Some(item.to_item());
+            }
+        })?;
         Ok(found.into_iter().zip(items).map(|(r, item)| r.map(|_| item)).collect())
     }
 
     /// Fetches many keys in one fan-out and hands each value found to
     /// `on_hit(key_index, item)` as it arrives, borrowed from the receive
     /// buffer. Returns one entry per key: `Ok(true)` hit, `Ok(false)` miss,
-    /// `Err` if its server failed.
+    /// `Err` if no copy could be read.
     pub fn get_multi_with<K: AsRef<[u8]>>(
         &self,
         keys: &[K],
         cmd: Retrieval,
-        mut on_hit: impl FnMut(usize, ItemRef<'_>),
+        on_hit: impl FnMut(usize, ItemRef<'_>),
     ) -> Result<Vec<Result<bool>>> {
-        let mut jobs = Vec::with_capacity(keys.len());
-        for key in keys {
-            let key = key.as_ref();
-            let server = self.router.primary(key)?;
-            jobs.push(Job { server, key, kind: JobKind::Get(cmd) });
-        }
-        let answers = fanout::run(self, &jobs, &mut on_hit);
-        Ok(answers
-            .into_iter()
-            .map(|a| match a {
-                Ok(Answer::Hit) => Ok(true),
-                Ok(Answer::Miss) => Ok(false),
-                Ok(other) => Err(protocol("", &format!("unexpected answer {other:?} to a get"))),
-                Err(e) => Err(e),
-            })
-            .collect())
+        let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_ref()).collect();
+        self.read_multi(&keys, cmd, on_hit)
     }
 
     /// Stores many values in one fan-out. One result per item, in order.
     pub fn set_multi(&self, items: &[SetItem<'_>], ttl: u32) -> Result<Vec<Result<Status>>> {
-        let mut jobs = Vec::with_capacity(items.len());
+        let mut writes = Vec::with_capacity(items.len());
         for item in items {
-            let server = self.router.primary(item.key)?;
+            self.router.check_key(item.key)?;
             self.check_value(item.value)?;
-            jobs.push(Job {
-                server,
-                key: item.key,
-                kind: JobKind::Store {
-                    cmd: Storage::Set,
-                    value: item.value,
-                    flags: item.flags,
-                    ttl,
-                },
-            });
+            let kind =
+                JobKind::Store { cmd: Storage::Set, value: item.value, flags: item.flags, ttl };
+            writes.push((item.key, kind));
         }
-        Ok(fanout::run(self, &jobs, &mut |_, _| {}).into_iter().map(answer_status).collect())
+        Ok(self.write_multi(&writes).into_iter().map(|r| r.and_then(status_of)).collect())
     }
 
     /// Deletes many keys in one fan-out. One result per key, in order.
     pub fn delete_multi<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Result<Status>>> {
-        let mut jobs = Vec::with_capacity(keys.len());
+        let mut writes = Vec::with_capacity(keys.len());
         for key in keys {
-            let key = key.as_ref();
-            let server = self.router.primary(key)?;
-            jobs.push(Job { server, key, kind: JobKind::Delete });
+            self.router.check_key(key.as_ref())?;
+            writes.push((key.as_ref(), JobKind::Delete));
         }
-        Ok(fanout::run(self, &jobs, &mut |_, _| {}).into_iter().map(answer_status).collect())
+        Ok(self.write_multi(&writes).into_iter().map(|r| r.and_then(status_of)).collect())
     }
 
     /// Invalidates every item on every server (after `delay` seconds if not
@@ -437,37 +418,41 @@ impl Client {
         if let Some(g) = group {
             if g.is_empty() || g.bytes().any(|b| b <= b' ' || b == 0x7f) {
                 let e = Error::BadValue(format!("bad stats group {g:?}"));
-                return self.servers.iter().map(|s| (s.name.clone(), Err(e.clone()))).collect();
+                return self
+                    .main_servers()
+                    .iter()
+                    .map(|s| (s.name.clone(), Err(e.clone())))
+                    .collect();
             }
         }
-        self.servers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
+        (0..self.router.servers().len())
+            .map(|i| {
                 let mut pairs = Vec::new();
-                let r = self.exchange(
-                    i,
-                    |buf| text::encode_stats(buf, group.map(str::as_bytes)),
-                    |name, reply| match reply {
-                        TextReply::Stat { name: n, value } => {
-                            pairs.push((
-                                String::from_utf8_lossy(n).into_owned(),
-                                String::from_utf8_lossy(value).into_owned(),
-                            ));
-                            Ok(Flow::More)
-                        }
-                        TextReply::End => Ok(Flow::Done(())),
-                        other => Err(unexpected(name, other)),
-                    },
-                );
-                (s.name.clone(), r.map(|()| pairs))
+                let r = self.admit(i).and_then(|()| {
+                    self.exchange(
+                        i,
+                        |buf| text::encode_stats(buf, group.map(str::as_bytes)),
+                        |name, reply| match reply {
+                            TextReply::Stat { name: n, value } => {
+                                pairs.push((
+                                    String::from_utf8_lossy(n).into_owned(),
+                                    String::from_utf8_lossy(value).into_owned(),
+                                ));
+                                Ok(Flow::More)
+                            }
+                            TextReply::End => Ok(Flow::Done(())),
+                            other => Err(unexpected(name, other)),
+                        },
+                    )
+                });
+                (self.servers[i].name.clone(), r.map(|()| pairs))
             })
             .collect()
     }
 
-    /// Probes every server with a `version` round trip, in one pass.
-    /// A server that answers is marked alive; one that fails is reported down
-    /// with the error (and the failure counts towards its health).
+    /// Probes every configured server (and gutter server) with a `version`
+    /// round trip, dead ones included: a server that answers is alive again
+    /// (after forgetting what it missed), one that fails is reported down.
     pub fn health(&self) -> Vec<ServerHealth> {
         (0..self.servers.len())
             .map(|i| {
@@ -485,7 +470,8 @@ impl Client {
             .collect()
     }
 
-    /// The client's own counters, per server and in total.
+    /// The client's own counters, per server and in total (gutter servers
+    /// included, after the configured ones).
     pub fn stats(&self) -> ClientStats {
         let mut stats = ClientStats::default();
         for s in &self.servers {
@@ -494,6 +480,12 @@ impl Client {
             stats.servers.push((s.name.clone(), snap));
         }
         stats
+    }
+
+    /// Whether each server (configured, then gutter) is currently
+    /// considered alive.
+    pub fn alive(&self) -> Vec<(String, bool)> {
+        self.servers.iter().map(|s| (s.name.clone(), s.health.is_alive())).collect()
     }
 
     /// Closes idle connections (they reopen on demand).
@@ -514,55 +506,163 @@ impl Client {
         Ok(())
     }
 
-    fn count(&self, server: usize, counter: Counter, n: u64) {
-        if let Some(s) = self.servers.get(server) {
-            s.counters.add(counter, n);
+    fn main_servers(&self) -> &[Server] {
+        &self.servers[..self.router.servers().len()]
+    }
+
+    fn each_server<T>(
+        &self,
+        encode: impl Fn(&mut Vec<u8>),
+        handle: impl Fn(&str, TextReply<'_>) -> Result<Flow<T>>,
+    ) -> PerServer<T> {
+        (0..self.router.servers().len())
+            .map(|i| {
+                let r = self.admit(i).and_then(|()| self.exchange(i, &encode, &handle));
+                (self.servers[i].name.clone(), r)
+            })
+            .collect()
+    }
+
+    // ---- routing and health ----------------------------------------------
+
+    /// Checks `key` and works out where its requests go now.
+    #[inline]
+    pub(crate) fn route(&self, key: &[u8]) -> Result<(u32, Route)> {
+        self.route_in(key, &Probes::default())
+    }
+
+    /// [`Client::route`] for one key of a multi-key call: a server probed
+    /// for one key of the call is usable for all of them.
+    #[inline]
+    pub(crate) fn route_in(&self, key: &[u8], probes: &Probes) -> Result<(u32, Route)> {
+        self.router.check_key(key)?;
+        let h = self.router.key_hash(key);
+        if self.dead.load(Ordering::Acquire) == 0 && self.config.replicas == 0 {
+            // Every server alive, one copy: the owner on the full ring.
+            let home = self.router.home(h);
+            if home.is_empty() {
+                return Err(Error::NoServers);
+            }
+            return Ok((h, Route { home, targets: home, rerouted: false }));
+        }
+        Ok((h, self.route_excluding(h, &Copies::new(), probes)))
+    }
+
+    /// Whether every server is alive and keys have one copy: requests go
+    /// straight to the key's owner.
+    #[inline]
+    pub(crate) fn is_simple(&self) -> bool {
+        self.config.replicas == 0 && self.dead.load(Ordering::Acquire) == 0
+    }
+
+    /// The owner of `key` on the full ring, after checking the key.
+    #[inline]
+    pub(crate) fn primary_of(&self, key: &[u8]) -> Result<usize> {
+        self.router.primary(key)
+    }
+
+    /// The hash that places `key`.
+    #[inline]
+    pub(crate) fn router_key_hash(&self, key: &[u8]) -> u32 {
+        self.router.key_hash(key)
+    }
+
+    /// Where a key's requests go, not counting the servers in `exclude`
+    /// (ones that just failed this request).
+    pub(crate) fn route_excluding(&self, h: u32, exclude: &Copies, probes: &Probes) -> Route {
+        let now = monotonic_ms();
+        let usable = |s: usize| !exclude.contains(s) && self.usable_in(s, now, probes);
+        let alive = |s: usize| self.servers.get(s).is_some_and(|x| x.health.is_alive());
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let any_dead = self.dead.load(Ordering::Acquire) > 0;
+        self.router.route(h, &usable, &alive, epoch, any_dead)
+    }
+
+    /// Whether server `s` may be used now; a dead server whose retry time
+    /// has come is usable by exactly one call (the probe).
+    fn usable(&self, s: usize, now: u64) -> bool {
+        self.usable_in(s, now, &Probes::default())
+    }
+
+    fn usable_in(&self, s: usize, now: u64, probes: &Probes) -> bool {
+        let Some(server) = self.servers.get(s) else { return false };
+        if server.health.is_alive() || probes.0.borrow().contains(s) {
+            return true;
+        }
+        match server.health.check(now, self.probe_budget_ms()) {
+            Availability::Up => true,
+            Availability::Probe => {
+                probes.0.borrow_mut().push(s);
+                true
+            }
+            Availability::Down => false,
         }
     }
 
-    fn retrieve(&self, key: &[u8], cmd: Retrieval) -> Result<Option<Item>> {
-        self.get_with(key, cmd, |item| item.to_item())
+    fn probe_budget_ms(&self) -> u64 {
+        self.config.connect_timeout_ms + self.config.io_timeout_ms + 100
     }
 
-    /// Fetches one key and hands the value, borrowed from the receive
-    /// buffer, to `f`. A miss is `Ok(None)`.
-    pub fn get_with<T>(
-        &self,
-        key: impl AsRef<[u8]>,
-        cmd: Retrieval,
-        f: impl FnOnce(ItemRef<'_>) -> T,
-    ) -> Result<Option<T>> {
-        let key = key.as_ref();
-        let server = self.router.primary(key)?;
-        let prefix = self.router.prefix();
-        self.count(server, Counter::Gets, 1);
-        let mut f = Some(f);
-        let mut found: Option<T> = None;
-        self.exchange(
-            server,
-            |buf| text::encode_retrieval(buf, cmd, prefix, [key]),
-            |name, reply| match reply {
-                TextReply::Value { key: got, flags, data, cas } => {
-                    let f = match f.take() {
-                        Some(f) if is_prefixed(got, prefix, key) => f,
-                        _ => return Err(protocol(name, "reply for a key that was not asked for")),
-                    };
-                    found = Some(f(ItemRef { value: data, flags, cas }));
-                    Ok(Flow::More)
+    /// Admits a request to server `s` outside routing (stats, version,
+    /// flush): refused quickly while it is dead.
+    fn admit(&self, s: usize) -> Result<()> {
+        if self.usable(s, monotonic_ms()) {
+            Ok(())
+        } else {
+            Err(Error::ServerDown { server: self.servers[s].name.clone() })
+        }
+    }
+
+    /// The error for a key none of whose servers may be used.
+    pub(crate) fn down_error(&self, route: &Route) -> Error {
+        match route.home.first().and_then(|s| self.servers.get(s)) {
+            Some(s) => Error::ServerDown { server: s.name.clone() },
+            None => Error::NoServers,
+        }
+    }
+
+    /// Books a successful exchange with server `s`.
+    #[inline]
+    pub(crate) fn server_ok(&self, s: usize) {
+        let Some(server) = self.servers.get(s) else { return };
+        if server.health.record_success() {
+            if s < self.router.servers().len() {
+                self.dead.fetch_sub(1, Ordering::AcqRel);
+            }
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Books a failure of server `s`.
+    pub(crate) fn server_failed(&self, s: usize, e: &Error) {
+        let Some(server) = self.servers.get(s) else { return };
+        server.counters.incr(Counter::Errors);
+        if e.is_timeout() {
+            server.counters.incr(Counter::Timeouts);
+        }
+        if e.is_server_failure() {
+            let died = server.health.record_failure(
+                monotonic_ms(),
+                self.config.failure_limit,
+                self.config.retry_timeout_ms,
+            );
+            if died {
+                if s < self.router.servers().len() {
+                    self.dead.fetch_add(1, Ordering::AcqRel);
                 }
-                TextReply::End => Ok(Flow::Done(())),
-                other => Err(unexpected(name, other)),
-            },
-        )?;
-        self.count(server, if found.is_some() { Counter::Hits } else { Counter::Misses }, 1);
-        Ok(found)
+                self.epoch.fetch_add(1, Ordering::AcqRel);
+                server.close_idle();
+            }
+        }
     }
 
-    /// Sends one request to one server and reads its reply, on a pooled
-    /// connection. `handle` sees each reply in turn; an `Err` it returns for
-    /// a complete reply (e.g. `SERVER_ERROR`) leaves the connection usable,
-    /// while I/O and protocol failures close it and count against the
-    /// server's health.
+    // ---- connections ---------------------------------------------------------
+
+    /// Sends one request to server `s` (already admitted) and reads its reply
+    /// on one connection, waiting in `recv`. `handle` sees each reply in turn;
+    /// an `Err(Error::Server)` it returns for a complete reply leaves the
+    /// connection usable, while I/O and protocol failures close it and count
+    /// against the server's health.
     pub(crate) fn exchange<T>(
         &self,
         server: usize,
@@ -570,29 +670,75 @@ impl Client {
         mut handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> Result<T> {
         let s = self.servers.get(server).ok_or(Error::NoServers)?;
-        let mut conn = self.checkout(s)?;
-        let deadline = Deadline::after(self.io_timeout);
+        let mut conn = self.checkout(server)?;
         let (read0, written0) = (conn.bytes_read, conn.bytes_written);
         encode(&mut conn.out);
-        let outcome = self.converse(s, &mut conn, &deadline, &mut handle);
+        let deadline = Deadline::after(self.io_timeout);
+        let outcome = self.converse(&s.name, &mut conn, &deadline, &mut handle);
         s.counters.add(Counter::BytesRead, conn.bytes_read - read0);
         s.counters.add(Counter::BytesWritten, conn.bytes_written - written0);
         match outcome {
             Ok(Ok(v)) => {
-                s.health.record_success();
-                s.put_idle(conn, self.config.pool_size);
+                self.server_ok(server);
+                self.return_conn(server, conn);
                 Ok(v)
             }
             Ok(Err(reply_error)) => {
                 // A complete reply that is an error: the server is fine.
-                s.health.record_success();
-                s.put_idle(conn, self.config.pool_size);
+                self.server_ok(server);
+                self.return_conn(server, conn);
                 s.counters.incr(Counter::Errors);
                 Err(reply_error)
             }
             Err(e) => {
                 drop(conn);
-                self.server_failed(s, &e);
+                self.server_failed(server, &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Like [`Client::exchange`] for one meta-protocol request with one reply.
+    pub(crate) fn exchange_with_meta(
+        &self,
+        server: usize,
+        encode: impl FnOnce(&mut Vec<u8>),
+        handle: &mut dyn FnMut(&str, MetaReply<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let s = self.servers.get(server).ok_or(Error::NoServers)?;
+        let mut conn = self.checkout(server)?;
+        let (read0, written0) = (conn.bytes_read, conn.bytes_written);
+        encode(&mut conn.out);
+        let deadline = Deadline::after(self.io_timeout);
+        let outcome = (|| -> Result<Result<()>> {
+            conn.flush(&deadline).map_err(|f| io_error(&s.name, f))?;
+            loop {
+                match meta::parse_meta_reply(conn.buffered(), &self.limits) {
+                    Ok(Some((reply, used))) => {
+                        let r = handle(&s.name, reply);
+                        conn.consume(used);
+                        return match r {
+                            Ok(()) => Ok(Ok(())),
+                            Err(e @ Error::Server { .. }) => Ok(Err(e)),
+                            Err(e) => Err(e),
+                        };
+                    }
+                    Ok(None) => conn.fill(&deadline).map_err(|f| io_error(&s.name, f))?,
+                    Err(e) => return Err(protocol(&s.name, &e.to_string())),
+                }
+            }
+        })();
+        s.counters.add(Counter::BytesRead, conn.bytes_read - read0);
+        s.counters.add(Counter::BytesWritten, conn.bytes_written - written0);
+        match outcome {
+            Ok(r) => {
+                self.server_ok(server);
+                self.return_conn(server, conn);
+                r
+            }
+            Err(e) => {
+                drop(conn);
+                self.server_failed(server, &e);
                 Err(e)
             }
         }
@@ -602,16 +748,16 @@ impl Client {
     /// is a connection failure; the inner one a reply-level error.
     fn converse<T>(
         &self,
-        s: &Server,
+        name: &str,
         conn: &mut Conn,
         deadline: &Deadline,
         handle: &mut impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> Result<Result<T>> {
-        conn.flush(deadline).map_err(|f| io_error(&s.name, f))?;
+        conn.flush(deadline).map_err(|f| io_error(name, f))?;
         loop {
             match text::parse_text_reply(conn.buffered(), &self.limits) {
                 Ok(Some((reply, used))) => {
-                    let step = handle(&s.name, reply);
+                    let step = handle(name, reply);
                     conn.consume(used);
                     match step {
                         Ok(Flow::More) => {}
@@ -620,55 +766,119 @@ impl Client {
                         Err(e) => return Err(e),
                     }
                 }
-                Ok(None) => conn.fill(deadline).map_err(|f| io_error(&s.name, f))?,
-                Err(e) => {
-                    return Err(Error::Protocol { server: s.name.clone(), message: e.to_string() })
-                }
+                Ok(None) => conn.fill(deadline).map_err(|f| io_error(name, f))?,
+                Err(e) => return Err(protocol(name, &e.to_string())),
             }
         }
     }
 
-    /// An idle connection of `s`, or a new one.
-    pub(crate) fn checkout(&self, s: &Server) -> Result<Conn> {
+    /// An idle connection of server `s`, or a new one (connected within the
+    /// connect timeout), with the server's pending invalidations applied.
+    pub(crate) fn checkout(&self, server: usize) -> Result<Conn> {
+        let s = self.servers.get(server).ok_or(Error::NoServers)?;
+        let mut conn = match s.take_idle() {
+            Some(conn) => conn,
+            None => match Conn::connect(&s.spec, self.connect_timeout, self.io_timeout) {
+                Ok(conn) => {
+                    s.counters.incr(Counter::Connects);
+                    conn
+                }
+                Err(f) => {
+                    let e = io_error(&s.name, f);
+                    self.server_failed(server, &e);
+                    return Err(e);
+                }
+            },
+        };
+        self.before_first_use(server, &mut conn)?;
+        Ok(conn)
+    }
+
+    /// Like [`Client::checkout`], but a new connection is only begun (the
+    /// fan-out completes it in its poll loop), and pending invalidations are
+    /// left to the fan-out, which sends them ahead of its batch.
+    pub(crate) fn checkout_for_fanout(&self, server: usize) -> Result<Conn> {
+        let s = self.servers.get(server).ok_or(Error::NoServers)?;
         if let Some(conn) = s.take_idle() {
             return Ok(conn);
         }
-        match Conn::connect(&s.spec, self.connect_timeout, self.io_timeout) {
+        match Conn::begin_connect(&s.spec, self.connect_timeout, self.io_timeout) {
             Ok(conn) => {
-                s.counters.incr(Counter::Connects);
+                if !conn.is_connecting() {
+                    s.counters.incr(Counter::Connects);
+                }
                 Ok(conn)
             }
             Err(f) => {
                 let e = io_error(&s.name, f);
-                self.server_failed(s, &e);
+                self.server_failed(server, &e);
                 Err(e)
             }
         }
     }
 
-    /// Books a failure caused by the server.
-    pub(crate) fn server_failed(&self, s: &Server, e: &Error) {
-        s.counters.incr(Counter::Errors);
-        if e.is_timeout() {
-            s.counters.incr(Counter::Timeouts);
+    /// Applies server `s`'s pending invalidations on `conn` before anything
+    /// else is sent on it: a server never serves a key it must forget.
+    pub(crate) fn before_first_use(&self, server: usize, conn: &mut Conn) -> Result<()> {
+        let Some(s) = self.servers.get(server) else { return Ok(()) };
+        if !s.invalidations.is_pending() {
+            return Ok(());
         }
-        if e.is_server_failure() {
-            s.health.record_failure(
-                monotonic_ms(),
-                self.config.failure_limit,
-                self.config.retry_timeout_ms,
-            );
+        let Some(forget) = s.invalidations.take() else { return Ok(()) };
+        // The request already encoded waits until the invalidations are done.
+        let request = std::mem::take(&mut conn.out);
+        let result = self.forget_on(&s.name, conn, &forget);
+        conn.out = request;
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                s.invalidations.restore(forget);
+                self.server_failed(server, &e);
+                Err(e)
+            }
         }
     }
 
-    fn each_server<T>(
-        &self,
-        encode: impl Fn(&mut Vec<u8>),
-        handle: impl Fn(&str, TextReply<'_>) -> Result<Flow<T>>,
-    ) -> PerServer<T> {
-        (0..self.servers.len())
-            .map(|i| (self.servers[i].name.clone(), self.exchange(i, &encode, &handle)))
-            .collect()
+    /// Sends the deletes (or the flush) of `forget` on `conn` and reads the
+    /// replies.
+    fn forget_on(&self, name: &str, conn: &mut Conn, forget: &Forget) -> Result<()> {
+        let prefix = self.router.prefix();
+        let deadline = Deadline::after(self.io_timeout);
+        let keys: &[Vec<u8>] = match forget {
+            Forget::All => {
+                text::encode_flush_all(&mut conn.out, 0, false);
+                let r =
+                    self.converse(name, conn, &deadline, &mut |name: &str, reply| match reply {
+                        TextReply::Ok => Ok(Flow::Done(())),
+                        other => Err(unexpected(name, other)),
+                    })?;
+                return r;
+            }
+            Forget::Keys(keys) => keys,
+        };
+        for chunk in keys.chunks(500) {
+            for key in chunk {
+                text::encode_delete(&mut conn.out, prefix, key, false);
+            }
+            let mut left = chunk.len();
+            let deadline = deadline.min(Deadline::after(self.io_timeout));
+            self.converse(name, conn, &deadline, &mut |name: &str, reply| {
+                match reply {
+                    TextReply::Deleted | TextReply::NotFound => {}
+                    other => return Err(unexpected(name, other)),
+                }
+                left -= 1;
+                Ok(if left == 0 { Flow::Done(()) } else { Flow::More })
+            })??;
+        }
+        Ok(())
+    }
+
+    /// Gives a connection back to server `s`'s pool.
+    pub(crate) fn return_conn(&self, server: usize, conn: Conn) {
+        if let Some(s) = self.servers.get(server) {
+            s.put_idle(conn, self.config.pool_size);
+        }
     }
 
     pub(crate) fn server_list(&self) -> &[Server] {
@@ -683,8 +893,26 @@ impl Client {
         self.io_timeout
     }
 
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
     pub(crate) fn prefix(&self) -> &[u8] {
         self.router.prefix()
+    }
+}
+
+fn status_of(a: Answer) -> Result<Status> {
+    match a {
+        Answer::Status(s) => Ok(s),
+        other => Err(protocol("", &format!("unexpected answer {other:?}"))),
+    }
+}
+
+fn number_of(a: Answer) -> Result<Option<u64>> {
+    match a {
+        Answer::Number(n) => Ok(n),
+        other => Err(protocol("", &format!("unexpected answer {other:?}"))),
     }
 }
 
@@ -698,6 +926,7 @@ pub(crate) fn is_prefixed(got: &[u8], prefix: &[u8], key: &[u8]) -> bool {
 pub(crate) fn io_error(server: &str, f: IoFailure) -> Error {
     match f {
         IoFailure::Timeout(during) => Error::Timeout { server: server.to_string(), during },
+        IoFailure::Interrupted => Error::Interrupted,
         IoFailure::Closed => Error::Connection {
             server: server.to_string(),
             message: "connection closed by server".to_string(),
@@ -741,16 +970,5 @@ pub(crate) fn status_reply(server: &str, reply: TextReply<'_>) -> Result<Status>
         TextReply::Exists => Ok(Status::Exists),
         TextReply::NotFound => Ok(Status::NotFound),
         other => Err(unexpected(server, other)),
-    }
-}
-
-fn answer_status(a: Result<Answer>) -> Result<Status> {
-    match a {
-        Ok(Answer::Status(s)) => Ok(s),
-        Ok(other) => Err(Error::Protocol {
-            server: String::new(),
-            message: format!("unexpected answer {other:?}"),
-        }),
-        Err(e) => Err(e),
     }
 }

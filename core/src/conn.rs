@@ -62,6 +62,20 @@ impl Deadline {
         Deadline { start, at: start + timeout }
     }
 
+    /// The instant the deadline falls on.
+    pub fn at(&self) -> Instant {
+        self.at
+    }
+
+    /// The earlier of two deadlines.
+    pub fn min(self, other: Deadline) -> Deadline {
+        if other.at < self.at {
+            other
+        } else {
+            self
+        }
+    }
+
     /// Time left, zero once passed.
     #[inline]
     pub fn remaining(&self) -> Duration {
@@ -84,11 +98,36 @@ impl Deadline {
     }
 }
 
+thread_local! {
+    static INTERRUPT_CHECK: std::cell::Cell<Option<fn() -> bool>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Installs, for the calling thread, a check run whenever a wait is
+/// interrupted by a signal (`EINTR`): if it returns true the request stops
+/// with [`IoFailure::Interrupted`] instead of waiting out its timeout. The
+/// Python binding uses it so Ctrl-C is handled at once.
+pub fn set_interrupt_check(check: Option<fn() -> bool>) {
+    INTERRUPT_CHECK.with(|c| c.set(check));
+}
+
+/// Whether the calling thread's interrupt check asks to stop.
+fn interrupted() -> bool {
+    INTERRUPT_CHECK.with(|c| c.get().is_some_and(|check| check()))
+}
+
+/// An `EINTR` that the interrupt check turned into a stop.
+fn interrupt_error() -> io::Error {
+    io::Error::new(io::ErrorKind::Interrupted, "interrupted by a signal")
+}
+
 /// What went wrong on a connection. The client adds the server's name.
 #[derive(Debug)]
 pub enum IoFailure {
     /// The deadline passed; the string says during what.
     Timeout(&'static str),
+    /// A signal interrupted the wait and the interrupt check asked to stop.
+    Interrupted,
     /// The server closed the connection.
     Closed,
     /// The operating system reported an error.
@@ -99,8 +138,19 @@ impl std::fmt::Display for IoFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             IoFailure::Timeout(during) => write!(f, "timed out during {during}"),
+            IoFailure::Interrupted => f.write_str("interrupted"),
             IoFailure::Closed => f.write_str("connection closed by server"),
             IoFailure::Os(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<io::Error> for IoFailure {
+    fn from(e: io::Error) -> IoFailure {
+        if e.kind() == io::ErrorKind::Interrupted {
+            IoFailure::Interrupted
+        } else {
+            IoFailure::Os(e)
         }
     }
 }
@@ -115,6 +165,8 @@ const RETAINED_BUFFER: usize = 256 * 1024;
 pub struct Conn {
     fd: OwnedFd,
     generation: u64,
+    /// A non-blocking connect is still in progress.
+    connecting: bool,
     /// Received bytes; `buf[start..end]` are not consumed yet.
     buf: Vec<u8>,
     start: usize,
@@ -187,6 +239,9 @@ fn poll_one(fd: RawFd, events: libc::c_short, deadline: &Deadline) -> io::Result
         if e.kind() != io::ErrorKind::Interrupted {
             return Err(e);
         }
+        if interrupted() {
+            return Err(interrupt_error());
+        }
         if deadline.passed() {
             return Ok(false);
         }
@@ -256,51 +311,72 @@ fn connect_addr(
     addr: &(libc::sockaddr_storage, libc::socklen_t),
     deadline: &Deadline,
 ) -> Result<OwnedFd, IoFailure> {
+    let fd = new_socket(family).map_err(IoFailure::Os)?;
+    if start_connect(&fd, addr).map_err(IoFailure::Os)? {
+        match poll_one(fd.as_raw_fd(), libc::POLLOUT, deadline) {
+            Ok(true) => {}
+            Ok(false) => return Err(IoFailure::Timeout("connect")),
+            Err(e) => return Err(e.into()),
+        }
+        socket_error(fd.as_raw_fd()).map_err(IoFailure::Os)?;
+    }
+    Ok(fd)
+}
+
+/// Starts connecting `fd` to `addr` without waiting. Ok(true) if the
+/// connection is still in progress.
+fn start_connect(
+    fd: &OwnedFd,
+    addr: &(libc::sockaddr_storage, libc::socklen_t),
+) -> io::Result<bool> {
+    // SAFETY: addr holds a sockaddr of length addr.1.
+    let rc = unsafe {
+        libc::connect(fd.as_raw_fd(), &addr.0 as *const _ as *const libc::sockaddr, addr.1)
+    };
+    if rc == 0 {
+        return Ok(false);
+    }
+    let e = last_os_error();
+    match e.raw_os_error() {
+        // EAGAIN (a unix socket's full backlog) is a refusal, not progress.
+        Some(libc::EINPROGRESS) | Some(libc::EINTR) => Ok(true),
+        _ => Err(e),
+    }
+}
+
+fn new_socket(family: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2) call.
     let raw = unsafe {
         libc::socket(family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)
     };
     if raw < 0 {
-        return Err(IoFailure::Os(last_os_error()));
+        return Err(last_os_error());
     }
     // SAFETY: raw is a fresh descriptor we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: addr holds a sockaddr of length addr.1.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// The pending error of a socket whose connect has finished.
+fn socket_error(fd: RawFd) -> io::Result<()> {
+    let mut err: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: reading SO_ERROR into a c_int.
     let rc = unsafe {
-        libc::connect(fd.as_raw_fd(), &addr.0 as *const _ as *const libc::sockaddr, addr.1)
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            &mut err as *mut libc::c_int as *mut libc::c_void,
+            &mut len,
+        )
     };
     if rc != 0 {
-        let e = last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINPROGRESS) | Some(libc::EAGAIN) | Some(libc::EINTR) => {
-                match poll_one(fd.as_raw_fd(), libc::POLLOUT, deadline) {
-                    Ok(true) => {}
-                    Ok(false) => return Err(IoFailure::Timeout("connect")),
-                    Err(e) => return Err(IoFailure::Os(e)),
-                }
-                let mut err: libc::c_int = 0;
-                let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-                // SAFETY: reading SO_ERROR into a c_int.
-                let rc = unsafe {
-                    libc::getsockopt(
-                        fd.as_raw_fd(),
-                        libc::SOL_SOCKET,
-                        libc::SO_ERROR,
-                        &mut err as *mut libc::c_int as *mut libc::c_void,
-                        &mut len,
-                    )
-                };
-                if rc != 0 {
-                    return Err(IoFailure::Os(last_os_error()));
-                }
-                if err != 0 {
-                    return Err(IoFailure::Os(io::Error::from_raw_os_error(err)));
-                }
-            }
-            _ => return Err(IoFailure::Os(e)),
-        }
+        return Err(last_os_error());
     }
-    Ok(fd)
+    if err != 0 {
+        return Err(io::Error::from_raw_os_error(err));
+    }
+    Ok(())
 }
 
 impl Conn {
@@ -337,14 +413,64 @@ impl Conn {
                         break;
                     }
                 }
-                let fd = connected.ok_or(last)?;
-                set_int_opt(fd.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
-                fd
+                connected.ok_or(last)?
             }
         };
+        Conn::ready(fd, spec, io_timeout)
+    }
+
+    /// Starts connecting without waiting, for fan-out over many servers: the
+    /// caller polls [`Conn::fd`] for writability and then calls
+    /// [`Conn::finish_connect`]. A host name with several addresses is
+    /// connected synchronously instead (within `connect_timeout`).
+    pub fn begin_connect(
+        spec: &ServerSpec,
+        connect_timeout: Duration,
+        io_timeout: Duration,
+    ) -> Result<Conn, IoFailure> {
+        let (family, addr) = match spec.transport {
+            Transport::Unix => (libc::AF_UNIX, unix_sockaddr(&spec.host).map_err(IoFailure::Os)?),
+            Transport::Tcp => {
+                let addrs = tcp_addresses(spec).map_err(IoFailure::Os)?;
+                match addrs.as_slice() {
+                    [one] => {
+                        let family = if one.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+                        (family, sockaddr_of(one))
+                    }
+                    _ => return Conn::connect(spec, connect_timeout, io_timeout),
+                }
+            }
+        };
+        let fd = new_socket(family).map_err(IoFailure::Os)?;
+        let in_progress = start_connect(&fd, &addr).map_err(IoFailure::Os)?;
+        let mut conn = Conn::ready(fd, spec, io_timeout)?;
+        conn.connecting = in_progress;
+        Ok(conn)
+    }
+
+    /// Completes a connect begun by [`Conn::begin_connect`] once the socket
+    /// polled writable.
+    pub fn finish_connect(&mut self) -> Result<(), IoFailure> {
+        if self.connecting {
+            socket_error(self.fd()).map_err(IoFailure::Os)?;
+            self.connecting = false;
+        }
+        Ok(())
+    }
+
+    /// Whether a connect is still in progress.
+    pub fn is_connecting(&self) -> bool {
+        self.connecting
+    }
+
+    /// Wraps a (possibly still connecting) socket: back to blocking mode with
+    /// `SO_RCVTIMEO`/`SO_SNDTIMEO`, so that `MSG_DONTWAIT` makes single calls
+    /// non-blocking and plain calls are bounded by the I/O timeout.
+    fn ready(fd: OwnedFd, spec: &ServerSpec, io_timeout: Duration) -> Result<Conn, IoFailure> {
         let raw = fd.as_raw_fd();
-        // Back to blocking mode: timeouts come from SO_RCVTIMEO / SO_SNDTIMEO
-        // and poll; MSG_DONTWAIT makes single calls non-blocking.
+        if spec.transport == Transport::Tcp {
+            set_int_opt(raw, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+        }
         // SAFETY: fcntl on our own open descriptor.
         unsafe {
             let flags = libc::fcntl(raw, libc::F_GETFL);
@@ -357,6 +483,7 @@ impl Conn {
         Ok(Conn {
             fd,
             generation: fork_generation(),
+            connecting: false,
             buf: vec![0; INITIAL_BUFFER],
             start: 0,
             end: 0,
@@ -455,6 +582,7 @@ impl Conn {
             let e = last_os_error();
             match e.raw_os_error() {
                 Some(libc::EAGAIN) => return Err(IoFailure::Timeout("read")),
+                Some(libc::EINTR) if interrupted() => return Err(IoFailure::Interrupted),
                 Some(libc::EINTR) => {}
                 _ => return Err(IoFailure::Os(e)),
             }
@@ -473,9 +601,12 @@ impl Conn {
                 Some(libc::EAGAIN) => match poll_one(self.fd(), libc::POLLIN, deadline) {
                     Ok(true) => {}
                     Ok(false) => return Err(IoFailure::Timeout("read")),
-                    Err(e) => return Err(IoFailure::Os(e)),
+                    Err(e) => return Err(e.into()),
                 },
                 Some(libc::EINTR) => {
+                    if interrupted() {
+                        return Err(IoFailure::Interrupted);
+                    }
                     if deadline.passed() {
                         return Err(IoFailure::Timeout("read"));
                     }
@@ -540,7 +671,7 @@ impl Conn {
                 Some(libc::EAGAIN) => match poll_one(self.fd(), libc::POLLOUT, deadline) {
                     Ok(true) => {}
                     Ok(false) => return Err(IoFailure::Timeout("write")),
-                    Err(e) => return Err(IoFailure::Os(e)),
+                    Err(e) => return Err(e.into()),
                 },
                 Some(libc::EINTR) => {}
                 _ => return Err(IoFailure::Os(e)),
@@ -591,6 +722,9 @@ pub fn poll_many(fds: &mut [libc::pollfd], deadline: &Deadline) -> io::Result<us
         let e = last_os_error();
         if e.kind() != io::ErrorKind::Interrupted {
             return Err(e);
+        }
+        if interrupted() {
+            return Err(interrupt_error());
         }
         if deadline.passed() {
             return Ok(0);

@@ -52,6 +52,9 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// A signal interrupted the request and the thread's interrupt check
+    /// asked to stop (see [`crate::conn::set_interrupt_check`]).
+    Interrupted,
     /// The server answered with `SERVER_ERROR`, `CLIENT_ERROR` or `ERROR`.
     Server {
         /// The server's name.
@@ -89,6 +92,7 @@ impl fmt::Display for Error {
                 write!(f, "{server}: marked dead after repeated failures, not tried")
             }
             Error::Protocol { server, message } => write!(f, "{server}: protocol error: {message}"),
+            Error::Interrupted => f.write_str("interrupted by a signal"),
             Error::Server { server, message } => write!(f, "{server}: server error: {message}"),
         }
     }

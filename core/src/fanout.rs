@@ -1,20 +1,23 @@
-//! Multi-key fan-out: every server's batch is written first, then all
+//! Multi-server fan-out: every server's batch is written first, then all
 //! replies are read in one `poll` loop, so a request over N servers costs
 //! about one round trip, not N.
 //!
 //! Jobs are (server, key, command). Retrieval jobs for one server share
 //! `get k1 k2 ...` lines; every other job is one command with one reply.
 //! Replies come back in request order per server, which is how they are
-//! matched to jobs.
+//! matched to jobs. Connections that must be opened are opened without
+//! blocking and completed inside the same loop, so a black-holed server
+//! costs its connect timeout once, in parallel with everything else.
 
 use std::collections::VecDeque;
 
-use crate::client::{
-    io_error, is_prefixed, protocol, status_reply, unexpected, Client, ItemRef, Status,
-};
+use crate::client::Status;
+use crate::client::{io_error, is_prefixed, protocol, status_reply, unexpected, Client, ItemRef};
 use crate::conn::{poll_many, Conn, Deadline, IoFailure};
 use crate::error::{Error, Result};
-use crate::protocol::text::{self, Retrieval, Storage, TextReply};
+use crate::protocol::meta::{self, MetaFlag, MetaReply};
+use crate::protocol::text::{self, Arith, Retrieval, Storage, TextReply};
+use crate::server::Forget;
 use crate::stats::Counter;
 
 /// Keys per `get` line: keeps lines short while batching well.
@@ -23,9 +26,30 @@ const KEYS_PER_LINE: usize = 100;
 /// What a job asks of its server.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum JobKind<'a> {
+    /// A text-protocol retrieval.
     Get(Retrieval),
-    Store { cmd: Storage, value: &'a [u8], flags: u32, ttl: u32 },
+    /// `mg <key> v f t`: a value with its remaining TTL (for read repair).
+    MetaGet,
+    Store {
+        cmd: Storage,
+        value: &'a [u8],
+        flags: u32,
+        ttl: u32,
+    },
     Delete,
+    Touch(u32),
+    Arith(Arith, u64),
+}
+
+impl JobKind<'_> {
+    /// The counter a job of this kind counts towards.
+    pub(crate) fn counter(&self) -> Counter {
+        match self {
+            JobKind::Get(_) | JobKind::MetaGet => Counter::Gets,
+            JobKind::Delete => Counter::Deletes,
+            _ => Counter::Sets,
+        }
+    }
 }
 
 /// One key's command on one server.
@@ -36,26 +60,70 @@ pub(crate) struct Job<'a> {
     pub kind: JobKind<'a>,
 }
 
-/// A job's result. Values found are handed to the caller's sink as they
-/// are parsed, straight from the receive buffer, so bindings build their own
+/// A job's result. Values found are handed to the caller's sink as they are
+/// parsed, straight from the receive buffer, so bindings build their own
 /// objects without an intermediate copy.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Answer {
     Hit,
     Miss,
     Status(Status),
+    /// incr/decr: the new value, or `None` when the key does not exist.
+    Number(Option<u64>),
 }
 
 /// Receives each value found: (job index, the value as it lies in the
-/// receive buffer).
-pub(crate) type ValueSink<'s> = dyn FnMut(usize, ItemRef<'_>) + 's;
+/// receive buffer, its remaining TTL in seconds when known, -1 = never).
+pub(crate) type ValueSink<'s> = dyn FnMut(usize, ItemRef<'_>, Option<i64>) + 's;
+
+/// Encodes one non-retrieval job.
+pub(crate) fn encode_job(out: &mut Vec<u8>, prefix: &[u8], job: &Job<'_>) {
+    match job.kind {
+        JobKind::Get(cmd) => text::encode_retrieval(out, cmd, prefix, [job.key]),
+        JobKind::MetaGet => meta::encode_mg(
+            out,
+            prefix,
+            job.key,
+            &[MetaFlag::ReturnValue, MetaFlag::ReturnFlags, MetaFlag::ReturnTtl],
+        ),
+        JobKind::Store { cmd, value, flags, ttl } => {
+            text::encode_storage(out, cmd, prefix, job.key, flags, ttl, value, false)
+        }
+        JobKind::Delete => text::encode_delete(out, prefix, job.key, false),
+        JobKind::Touch(ttl) => text::encode_touch(out, prefix, job.key, ttl, false),
+        JobKind::Arith(cmd, delta) => text::encode_arith(out, cmd, prefix, job.key, delta, false),
+    }
+}
+
+/// The answer a one-reply text job's reply carries. `Error::Server` is a
+/// reply-level error (the connection stays usable); any other error means
+/// the stream is out of step.
+pub(crate) fn text_answer(
+    server: &str,
+    kind: &JobKind<'_>,
+    reply: TextReply<'_>,
+) -> Result<Answer> {
+    match kind {
+        JobKind::Arith(..) => match reply {
+            TextReply::Number(n) => Ok(Answer::Number(Some(n))),
+            TextReply::NotFound => Ok(Answer::Number(None)),
+            other => Err(unexpected(server, other)),
+        },
+        _ => status_reply(server, reply).map(Answer::Status),
+    }
+}
 
 /// The replies a server still owes, in order.
 enum Expect {
     /// A `get` line: zero or more `VALUE`s for these jobs, then `END`.
     Retrieval { jobs: Vec<usize>, cursor: usize },
-    /// One reply for one job.
+    /// One text reply for one job.
     One(usize),
+    /// One meta reply (`VA` or `EN`) for one `mg` job.
+    Meta(usize),
+    /// Replies to the server's pending invalidations (deletes, or a flush),
+    /// sent ahead of the batch.
+    Forget(usize),
 }
 
 struct Batch {
@@ -63,10 +131,15 @@ struct Batch {
     conn: Option<Conn>,
     expects: VecDeque<Expect>,
     jobs: Vec<usize>,
+    /// The connect deadline while connecting, then the I/O deadline.
+    deadline: Deadline,
     bytes: (u64, u64),
+    /// Invalidations sent ahead of the batch, put back if it fails.
+    forget: Option<Forget>,
 }
 
-/// Runs `jobs` and returns one result per job, in order.
+/// Runs `jobs` and returns one result per job, in order. Servers must have
+/// been admitted by the caller (routing checked their health).
 pub(crate) fn run(
     client: &Client,
     jobs: &[Job<'_>],
@@ -96,18 +169,33 @@ pub(crate) fn run(
         let list = std::mem::take(&mut by_server[server]);
         let s = &servers[server];
         for &j in &list {
-            let counter = match jobs[j].kind {
-                JobKind::Get(_) => Counter::Gets,
-                JobKind::Delete => Counter::Deletes,
-                _ => Counter::Sets,
-            };
-            s.counters.incr(counter);
+            s.counters.incr(jobs[j].kind.counter());
         }
-        match client.checkout(s) {
+        match client.checkout_for_fanout(server) {
             Ok(mut conn) => {
-                let expects = encode_batch(&mut conn.out, prefix, jobs, &list);
+                // A server forgets what it missed before it serves this batch.
+                let forget =
+                    if s.invalidations.is_pending() { s.invalidations.take() } else { None };
+                let mut expects = VecDeque::new();
+                if let Some(f) = &forget {
+                    expects.push_back(Expect::Forget(encode_forget(&mut conn.out, prefix, f)));
+                }
+                expects.extend(encode_batch(&mut conn.out, prefix, jobs, &list));
                 let bytes = (conn.bytes_read, conn.bytes_written);
-                batches.push(Batch { server, conn: Some(conn), expects, jobs: list, bytes });
+                let deadline = if conn.is_connecting() {
+                    Deadline::after(client.connect_timeout())
+                } else {
+                    Deadline::after(client.io_timeout())
+                };
+                batches.push(Batch {
+                    server,
+                    conn: Some(conn),
+                    expects,
+                    jobs: list,
+                    deadline,
+                    bytes,
+                    forget,
+                });
             }
             Err(e) => {
                 for &j in &list {
@@ -117,20 +205,29 @@ pub(crate) fn run(
         }
     }
 
-    let deadline = Deadline::after(client.io_timeout());
-    drive(client, jobs, &mut batches, &mut answers, sink, &deadline);
+    drive(client, jobs, &mut batches, &mut answers, sink);
 
     answers
         .into_iter()
-        .map(|a| {
-            a.unwrap_or_else(|| {
-                Err(Error::Protocol {
-                    server: String::new(),
-                    message: "job left unanswered".into(),
-                })
-            })
-        })
+        .map(|a| a.unwrap_or_else(|| Err(protocol("", "job left unanswered"))))
         .collect()
+}
+
+/// Encodes a server's pending invalidations; returns how many replies they
+/// produce.
+fn encode_forget(out: &mut Vec<u8>, prefix: &[u8], forget: &Forget) -> usize {
+    match forget {
+        Forget::All => {
+            text::encode_flush_all(out, 0, false);
+            1
+        }
+        Forget::Keys(keys) => {
+            for key in keys {
+                text::encode_delete(out, prefix, key, false);
+            }
+            keys.len()
+        }
+    }
 }
 
 /// Encodes a server's jobs and lists the replies they will produce.
@@ -159,89 +256,132 @@ fn encode_batch(
                 expects.push_back(Expect::Retrieval { jobs: run, cursor: 0 });
                 continue;
             }
-            JobKind::Store { cmd, value, flags, ttl } => {
-                text::encode_storage(out, cmd, prefix, job.key, flags, ttl, value, false)
+            JobKind::MetaGet => {
+                encode_job(out, prefix, job);
+                expects.push_back(Expect::Meta(list[i]));
             }
-            JobKind::Delete => text::encode_delete(out, prefix, job.key, false),
+            _ => {
+                encode_job(out, prefix, job);
+                expects.push_back(Expect::One(list[i]));
+            }
         }
-        expects.push_back(Expect::One(list[i]));
         i += 1;
     }
     expects
 }
 
-/// The poll loop: writes pending requests, reads and dispatches replies,
-/// until every batch is done, failed, or the deadline passes.
+/// The poll loop: completes connects, writes pending requests, reads and
+/// dispatches replies, until every batch is done or failed.
 fn drive(
     client: &Client,
     jobs: &[Job<'_>],
     batches: &mut [Batch],
     answers: &mut [Option<Result<Answer>>],
     sink: &mut ValueSink<'_>,
-    deadline: &Deadline,
 ) {
     let servers = client.server_list();
     // Optimistic first write: small batches go out without a poll.
     for b in batches.iter_mut() {
         if let Some(conn) = b.conn.as_mut() {
+            if conn.is_connecting() {
+                continue;
+            }
             if let Err(f) = conn.try_flush() {
                 let e = io_error(&servers[b.server].name, f);
                 fail_batch(client, b, answers, e);
             }
         }
     }
+    // Every request is out and every connection open (the usual case):
+    // read each server's replies in turn with plain blocking reads, as a
+    // hand-written client would. Replies of later servers wait in their
+    // sockets meanwhile, so this costs the slowest server, not the sum.
+    let all_sent = batches
+        .iter()
+        .all(|b| b.conn.as_ref().is_none_or(|c| !c.is_connecting() && !c.has_unwritten()));
+    if all_sent {
+        for b in batches.iter_mut() {
+            loop {
+                if let Err(e) = dispatch(client, jobs, b, answers, sink) {
+                    fail_batch(client, b, answers, e);
+                    break;
+                }
+                let Some(conn) = b.conn.as_mut() else { break };
+                if let Err(f) = conn.fill(&b.deadline) {
+                    let e = io_error(&servers[b.server].name, f);
+                    fail_batch(client, b, answers, e);
+                    break;
+                }
+            }
+        }
+        return;
+    }
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(batches.len());
     let mut active: Vec<usize> = Vec::with_capacity(batches.len());
     loop {
         fds.clear();
         active.clear();
+        let mut earliest: Option<Deadline> = None;
         for (i, b) in batches.iter().enumerate() {
             if let Some(conn) = &b.conn {
-                let mut events = libc::POLLIN;
-                if conn.has_unwritten() {
-                    events |= libc::POLLOUT;
-                }
+                let events = if conn.is_connecting() {
+                    libc::POLLOUT
+                } else if conn.has_unwritten() {
+                    libc::POLLIN | libc::POLLOUT
+                } else {
+                    libc::POLLIN
+                };
                 fds.push(libc::pollfd { fd: conn.fd(), events, revents: 0 });
                 active.push(i);
+                earliest = Some(earliest.map_or(b.deadline, |d| d.min(b.deadline)));
             }
         }
-        if active.is_empty() {
+        let Some(earliest) = earliest else { return };
+        if let Err(e) = poll_many(&mut fds, &earliest) {
+            let interrupted = e.kind() == std::io::ErrorKind::Interrupted;
+            for &i in &active {
+                let b = &mut batches[i];
+                let err = if interrupted {
+                    Error::Interrupted
+                } else {
+                    Error::Connection {
+                        server: servers[b.server].name.clone(),
+                        message: format!("poll: {e}"),
+                    }
+                };
+                fail_batch(client, b, answers, err);
+            }
             return;
         }
-        match poll_many(&mut fds, deadline) {
-            Ok(0) => {
-                for &i in &active {
-                    let b = &mut batches[i];
-                    let during = match &b.conn {
-                        Some(c) if c.has_unwritten() => "write",
-                        _ => "read",
+        for (k, &i) in active.iter().enumerate() {
+            let b = &mut batches[i];
+            let mut revents = fds[k].revents;
+            if revents == 0 && b.deadline.passed() {
+                // Before giving up, take whatever has arrived meanwhile.
+                revents = if b.conn.as_ref().is_some_and(|c| c.is_connecting()) {
+                    0
+                } else {
+                    libc::POLLIN
+                };
+            }
+            if revents != 0 {
+                if let Err(e) = service(client, jobs, b, answers, sink, revents) {
+                    fail_batch(client, b, answers, e);
+                    continue;
+                }
+            }
+            if let Some(conn) = &b.conn {
+                if b.deadline.passed() {
+                    let during = if conn.is_connecting() {
+                        "connect"
+                    } else if conn.has_unwritten() {
+                        "write"
+                    } else {
+                        "read"
                     };
                     let e = io_error(&servers[b.server].name, IoFailure::Timeout(during));
                     fail_batch(client, b, answers, e);
                 }
-                return;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                for &i in &active {
-                    let b = &mut batches[i];
-                    let err = Error::Connection {
-                        server: servers[b.server].name.clone(),
-                        message: format!("poll: {e}"),
-                    };
-                    fail_batch(client, b, answers, err);
-                }
-                return;
-            }
-        }
-        for (k, &i) in active.iter().enumerate() {
-            let revents = fds[k].revents;
-            if revents == 0 {
-                continue;
-            }
-            let b = &mut batches[i];
-            if let Err(e) = service(client, jobs, b, answers, sink, revents) {
-                fail_batch(client, b, answers, e);
             }
         }
     }
@@ -259,62 +399,92 @@ fn service(
 ) -> Result<()> {
     let s = &client.server_list()[b.server];
     let Some(conn) = b.conn.as_mut() else { return Ok(()) };
+    if conn.is_connecting() {
+        conn.finish_connect().map_err(|f| io_error(&s.name, f))?;
+        s.counters.incr(Counter::Connects);
+        // Connected: the I/O budget starts now.
+        b.deadline = Deadline::after(client.io_timeout());
+        conn.try_flush().map_err(|f| io_error(&s.name, f))?;
+        return Ok(());
+    }
     if revents & libc::POLLOUT != 0 {
         conn.try_flush().map_err(|f| io_error(&s.name, f))?;
     }
     if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
         conn.try_fill().map_err(|f| io_error(&s.name, f))?;
     }
+    dispatch(client, jobs, b, answers, sink)
+}
+
+/// Matches the replies buffered on a batch's connection to its jobs, and
+/// returns the connection to the pool once every reply is in.
+fn dispatch(
+    client: &Client,
+    jobs: &[Job<'_>],
+    b: &mut Batch,
+    answers: &mut [Option<Result<Answer>>],
+    sink: &mut ValueSink<'_>,
+) -> Result<()> {
+    let s = &client.server_list()[b.server];
+    let Some(conn) = b.conn.as_mut() else { return Ok(()) };
     let prefix = client.prefix();
+    let limits = client.limits();
     while let Some(expect) = b.expects.front_mut() {
-        let (reply, used) = match text::parse_text_reply(conn.buffered(), client.limits()) {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) => return Err(protocol(&s.name, &e.to_string())),
-        };
-        let finished = match expect {
-            Expect::Retrieval { jobs: run, cursor } => match reply {
-                TextReply::Value { key, flags, data, cas } => {
-                    let pos = run[*cursor..]
-                        .iter()
-                        .position(|&j| is_prefixed(key, prefix, jobs[j].key))
-                        .ok_or_else(|| {
-                            protocol(&s.name, "reply for a key that was not asked for")
-                        })?;
-                    let j = run[*cursor + pos];
-                    *cursor += pos + 1;
-                    sink(j, ItemRef { value: data, flags, cas });
-                    answers[j] = Some(Ok(Answer::Hit));
-                    s.counters.incr(Counter::Hits);
-                    false
-                }
-                TextReply::End => {
-                    for &j in run.iter() {
-                        if answers[j].is_none() {
-                            answers[j] = Some(Ok(Answer::Miss));
-                            s.counters.incr(Counter::Misses);
+        let (finished, used) = match expect {
+            Expect::Retrieval { jobs: run, cursor } => {
+                let (reply, used) = match text::parse_text_reply(conn.buffered(), limits) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => break,
+                    Err(e) => return Err(protocol(&s.name, &e.to_string())),
+                };
+                let finished = match reply {
+                    TextReply::Value { key, flags, data, cas } => {
+                        let pos = run[*cursor..]
+                            .iter()
+                            .position(|&j| is_prefixed(key, prefix, jobs[j].key))
+                            .ok_or_else(|| {
+                                protocol(&s.name, "reply for a key that was not asked for")
+                            })?;
+                        let j = run[*cursor + pos];
+                        *cursor += pos + 1;
+                        sink(j, ItemRef { value: data, flags, cas }, None);
+                        answers[j] = Some(Ok(Answer::Hit));
+                        s.counters.incr(Counter::Hits);
+                        false
+                    }
+                    TextReply::End => {
+                        for &j in run.iter() {
+                            if answers[j].is_none() {
+                                answers[j] = Some(Ok(Answer::Miss));
+                                s.counters.incr(Counter::Misses);
+                            }
                         }
+                        true
                     }
-                    true
-                }
-                other => {
-                    let e = unexpected(&s.name, other);
-                    if !matches!(e, Error::Server { .. }) {
-                        return Err(e);
-                    }
-                    for &j in run.iter() {
-                        if answers[j].is_none() {
-                            answers[j] = Some(Err(e.clone()));
+                    other => {
+                        let e = unexpected(&s.name, other);
+                        if !matches!(e, Error::Server { .. }) {
+                            return Err(e);
                         }
+                        for &j in run.iter() {
+                            if answers[j].is_none() {
+                                answers[j] = Some(Err(e.clone()));
+                            }
+                        }
+                        s.counters.incr(Counter::Errors);
+                        true
                     }
-                    s.counters.incr(Counter::Errors);
-                    true
-                }
-            },
+                };
+                (finished, used)
+            }
             Expect::One(j) => {
                 let j = *j;
-                let answer = status_reply(&s.name, reply).map(Answer::Status);
-                match answer {
+                let (reply, used) = match text::parse_text_reply(conn.buffered(), limits) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => break,
+                    Err(e) => return Err(protocol(&s.name, &e.to_string())),
+                };
+                match text_answer(&s.name, &jobs[j].kind, reply) {
                     Err(e) if !matches!(e, Error::Server { .. }) => return Err(e),
                     Err(e) => {
                         s.counters.incr(Counter::Errors);
@@ -322,7 +492,62 @@ fn service(
                     }
                     Ok(a) => answers[j] = Some(Ok(a)),
                 }
-                true
+                (true, used)
+            }
+            Expect::Forget(left) => {
+                let (reply, used) = match text::parse_text_reply(conn.buffered(), limits) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => break,
+                    Err(e) => return Err(protocol(&s.name, &e.to_string())),
+                };
+                match reply {
+                    TextReply::Deleted | TextReply::NotFound | TextReply::Ok => {}
+                    other => return Err(unexpected(&s.name, other)),
+                }
+                *left -= 1;
+                (*left == 0, used)
+            }
+            Expect::Meta(j) => {
+                let j = *j;
+                let (reply, used) = match meta::parse_meta_reply(conn.buffered(), limits) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => break,
+                    Err(e) => return Err(protocol(&s.name, &e.to_string())),
+                };
+                match reply {
+                    MetaReply::Value { data, flags } => {
+                        let item = ItemRef {
+                            value: data,
+                            flags: flags.client_flags().unwrap_or(0),
+                            cas: None,
+                        };
+                        sink(j, item, flags.ttl());
+                        answers[j] = Some(Ok(Answer::Hit));
+                        s.counters.incr(Counter::Hits);
+                    }
+                    MetaReply::Miss(_) => {
+                        answers[j] = Some(Ok(Answer::Miss));
+                        s.counters.incr(Counter::Misses);
+                    }
+                    MetaReply::ServerError(m) | MetaReply::ClientError(m) => {
+                        s.counters.incr(Counter::Errors);
+                        answers[j] = Some(Err(Error::Server {
+                            server: s.name.clone(),
+                            message: String::from_utf8_lossy(m).into_owned(),
+                        }));
+                    }
+                    MetaReply::Error => {
+                        s.counters.incr(Counter::Errors);
+                        answers[j] = Some(Err(Error::Server {
+                            server: s.name.clone(),
+                            message: "ERROR (meta commands need memcached 1.6)".into(),
+                        }));
+                    }
+                    other => {
+                        return Err(protocol(&s.name, &format!("unexpected meta reply {other:?}")))
+                    }
+                }
+                (true, used)
             }
         };
         conn.consume(used);
@@ -332,10 +557,11 @@ fn service(
     }
     if b.expects.is_empty() && !conn.has_unwritten() {
         // Every reply is in: the connection goes back to the pool.
+        b.forget = None;
         if let Some(conn) = b.conn.take() {
             account_bytes(client, b.server, &conn, b.bytes);
-            s.health.record_success();
-            s.put_idle(conn, client.config().pool_size);
+            client.server_ok(b.server);
+            client.return_conn(b.server, conn);
         }
     }
     Ok(())
@@ -353,11 +579,16 @@ fn fail_batch(client: &Client, b: &mut Batch, answers: &mut [Option<Result<Answe
     if let Some(conn) = b.conn.take() {
         account_bytes(client, b.server, &conn, b.bytes);
     }
+    if let Some(forget) = b.forget.take() {
+        if let Some(s) = client.server_list().get(b.server) {
+            s.invalidations.restore(forget);
+        }
+    }
     b.expects.clear();
     for &j in &b.jobs {
         if answers[j].is_none() {
             answers[j] = Some(Err(e.clone()));
         }
     }
-    client.server_failed(&client.server_list()[b.server], &e);
+    client.server_failed(b.server, &e);
 }

@@ -14,6 +14,7 @@ pub mod compress;
 pub mod config;
 pub mod conn;
 pub mod error;
+mod failover;
 mod fanout;
 pub mod hash;
 pub mod key;

@@ -246,7 +246,11 @@ impl Ring {
     /// then the next different server clockwise, and so on (for modula, the
     /// following live indices). Used for ring replicas and `failover=next`.
     pub fn successors(&self, key: &[u8]) -> Successors<'_> {
-        let h = self.key_hash(key);
+        self.successors_of_hash(self.key_hash(key))
+    }
+
+    /// [`Ring::successors`] starting from a hash value.
+    pub fn successors_of_hash(&self, h: u32) -> Successors<'_> {
         let start = match self.distribution {
             Distribution::Modula if !self.live.is_empty() => h as usize % self.live.len(),
             Distribution::Modula => 0,

@@ -1,35 +1,148 @@
-//! Key -> servers: which server owns a key, with the prefix rules of
-//! libmemcached's namespace.
+//! Key -> servers: the owner of a key, its replicas, and where its requests
+//! go while servers are dead (`failover=eject|next|gutter|none`).
 //!
-//! The router never touches sockets or bytes on the wire; it answers "where"
-//! and the client does the rest.
+//! The router never touches sockets or bytes on the wire, and does not keep
+//! health itself: callers pass what they know of each server's liveness.
+//!
+//! Server indices: `0..n` are the configured servers; the gutter pool, if
+//! any, follows at `n..n + gutter.len()`.
 
-use crate::config::{Config, ServerSpec};
+use std::sync::{Arc, RwLock};
+
+use crate::config::{Config, Failover, ReplicaPlacement, ServerSpec};
 use crate::error::{Error, Result};
 use crate::key::{check_key, MAX_KEY_LEN};
-use crate::ring::Ring;
+use crate::ring::{Distribution, Ring};
 
-/// Placement of keys on the configured servers.
-#[derive(Clone, Debug)]
-pub struct Router {
-    servers: Vec<ServerSpec>,
-    ring: Ring,
-    prefix: Vec<u8>,
-    hash_with_prefix: bool,
+/// At most this many copies of a key (the primary and 16 replicas).
+pub const MAX_COPIES: usize = 17;
+
+/// A short list of distinct server indices, kept inline (no allocation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Copies {
+    len: usize,
+    items: [usize; MAX_COPIES],
 }
 
-impl Router {
-    /// Builds the ring for `config`.
-    pub fn new(config: &Config) -> Router {
-        Router {
-            servers: config.servers.clone(),
-            ring: Ring::new(&config.servers, config.distribution, config.key_hash()),
-            prefix: config.prefix.as_bytes().to_vec(),
-            hash_with_prefix: config.hash_with_prefix,
+impl Copies {
+    /// No servers.
+    pub const fn new() -> Copies {
+        Copies { len: 0, items: [0; MAX_COPIES] }
+    }
+
+    /// One server.
+    pub fn one(s: usize) -> Copies {
+        let mut c = Copies::new();
+        c.push(s);
+        c
+    }
+
+    /// Adds `s` unless present or full.
+    pub fn push(&mut self, s: usize) {
+        if self.len < MAX_COPIES && !self.contains(s) {
+            self.items[self.len] = s;
+            self.len += 1;
         }
     }
 
-    /// The configured servers, in order.
+    /// Whether `s` is in the list.
+    pub fn contains(&self, s: usize) -> bool {
+        self.as_slice().contains(&s)
+    }
+
+    /// The servers, in order.
+    pub fn as_slice(&self) -> &[usize] {
+        &self.items[..self.len]
+    }
+
+    /// Number of servers.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first server.
+    pub fn first(&self) -> Option<usize> {
+        self.as_slice().first().copied()
+    }
+
+    /// Moves the element at `i` to the front, keeping the others in order.
+    pub fn rotate_to_front(&mut self, i: usize) {
+        if i < self.len {
+            self.items[..=i].rotate_right(1);
+        }
+    }
+}
+
+impl Default for Copies {
+    fn default() -> Copies {
+        Copies::new()
+    }
+}
+
+/// Where one key's requests go right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The key's copies when every server is alive: primary first.
+    pub home: Copies,
+    /// The servers to use, in order: live home copies, or, when none is
+    /// live, the failover target.
+    pub targets: Copies,
+    /// Whether `targets` are not the key's home (writes there get a short
+    /// TTL, and the home copies must be invalidated when they return).
+    pub rerouted: bool,
+}
+
+impl Route {
+    /// Home copies that are not targets: dead (or ejected) copies that a
+    /// write does not reach and that must forget the key on recovery.
+    pub fn missed_home(&self) -> impl Iterator<Item = usize> + '_ {
+        self.home.as_slice().iter().copied().filter(|s| !self.targets.contains(*s))
+    }
+}
+
+/// Placement of keys on the configured servers.
+#[derive(Debug)]
+pub struct Router {
+    servers: Vec<ServerSpec>,
+    ring: Ring,
+    gutter: Option<Ring>,
+    prefix: Vec<u8>,
+    hash_with_prefix: bool,
+    replicas: usize,
+    placement: ReplicaPlacement,
+    failover: Failover,
+    /// The ring without dead servers (`failover=eject`), with the liveness
+    /// epoch it was built for.
+    ejected: RwLock<Option<(u64, Arc<Ring>)>>,
+}
+
+impl Router {
+    /// Builds the rings for `config`.
+    pub fn new(config: &Config) -> Router {
+        let gutter = if config.gutter.is_empty() {
+            None
+        } else {
+            Some(Ring::new(&config.gutter, Distribution::KetamaWeighted, config.key_hash()))
+        };
+        Router {
+            servers: config.servers.clone(),
+            ring: Ring::new(&config.servers, config.distribution, config.key_hash()),
+            gutter,
+            prefix: config.prefix.as_bytes().to_vec(),
+            hash_with_prefix: config.hash_with_prefix,
+            replicas: config.replicas.min(MAX_COPIES - 1),
+            placement: config.replica_placement,
+            failover: config.failover,
+            ejected: RwLock::new(None),
+        }
+    }
+
+    /// The configured servers, in order (without the gutter pool).
     pub fn servers(&self) -> &[ServerSpec] {
         &self.servers
     }
@@ -77,16 +190,156 @@ impl Router {
         self.check_key(key)?;
         self.ring.server_for_hash(self.key_hash(key)).ok_or(Error::NoServers)
     }
+
+    /// The key's copies on `ring`: its owner, then `replicas` more — the
+    /// next distinct servers clockwise, or (`replica_placement=libmemcached`)
+    /// the next indices in the server list, as `NUMBER_OF_REPLICAS` does.
+    fn copies_on(&self, ring: &Ring, h: u32, skip: &dyn Fn(usize) -> bool) -> Copies {
+        let mut copies = Copies::new();
+        let Some(primary) = ring.server_for_hash(h) else { return copies };
+        copies.push(primary);
+        if self.replicas == 0 {
+            return copies;
+        }
+        match self.placement {
+            ReplicaPlacement::Ring => {
+                for s in ring.successors_of_hash(h).skip(1) {
+                    if copies.len() > self.replicas {
+                        break;
+                    }
+                    copies.push(s);
+                }
+            }
+            ReplicaPlacement::Libmemcached => {
+                let n = self.servers.len();
+                let mut s = primary;
+                for _ in 0..self.replicas.min(n.saturating_sub(1)) {
+                    s = (s + 1) % n;
+                    // libmemcached sends to dead indices too (and fails);
+                    // an ejected server is simply not written.
+                    if !skip(s) {
+                        copies.push(s);
+                    }
+                }
+            }
+        }
+        copies
+    }
+
+    /// The key's home copies: primary and replicas with every server alive.
+    #[inline]
+    pub fn home(&self, key_hash: u32) -> Copies {
+        if self.replicas == 0 {
+            return match self.ring.server_for_hash(key_hash) {
+                Some(s) => Copies::one(s),
+                None => Copies::new(),
+            };
+        }
+        self.copies_on(&self.ring, key_hash, &|_| false)
+    }
+
+    /// Where a key's requests go. `usable(s)` says whether server `s` may be
+    /// used now (alive, or due for a probe this request will make);
+    /// `alive(s)` whether it is alive (for rebuilding the `eject` ring);
+    /// `epoch` changes whenever a server dies or recovers, and `any_dead`
+    /// says whether some server is dead now.
+    ///
+    /// With `failover=eject`, while any server is dead every key is placed on
+    /// the ring rebuilt without the dead servers, as libmemcached does: with
+    /// weights the live servers' point counts change too, so a few keys of
+    /// live servers move as well.
+    pub fn route(
+        &self,
+        key_hash: u32,
+        usable: &dyn Fn(usize) -> bool,
+        alive: &dyn Fn(usize) -> bool,
+        epoch: u64,
+        any_dead: bool,
+    ) -> Route {
+        let home = self.home(key_hash);
+        let mut targets = Copies::new();
+        for &s in home.as_slice() {
+            if usable(s) {
+                targets.push(s);
+            }
+        }
+        let eject = self.failover == Failover::Eject && any_dead;
+        if targets.len() == home.len() && !eject {
+            return Route { home, targets, rerouted: false };
+        }
+        match self.failover {
+            Failover::Eject => {
+                let ring = self.ejected_ring(alive, epoch);
+                let ejected = self.copies_on(&ring, key_hash, &|s| !alive(s));
+                let mut t = Copies::new();
+                for &s in ejected.as_slice() {
+                    if usable(s) {
+                        t.push(s);
+                    }
+                }
+                let rerouted = t.as_slice().iter().any(|s| !home.contains(*s));
+                Route { home, targets: t, rerouted }
+            }
+            _ if !targets.is_empty() => Route { home, targets, rerouted: false },
+            Failover::Next => {
+                let next = self
+                    .ring
+                    .successors_of_hash(key_hash)
+                    .find(|&s| !home.contains(s) && usable(s));
+                match next {
+                    Some(s) => Route { home, targets: Copies::one(s), rerouted: true },
+                    None => Route { home, targets, rerouted: false },
+                }
+            }
+            Failover::Gutter => match self.gutter_target(key_hash) {
+                Some(g) if usable(g) => Route { home, targets: Copies::one(g), rerouted: true },
+                _ => Route { home, targets, rerouted: false },
+            },
+            Failover::None => Route { home, targets, rerouted: false },
+        }
+    }
+
+    /// The gutter server for a key (an index past the configured servers).
+    pub fn gutter_target(&self, key_hash: u32) -> Option<usize> {
+        let g = self.gutter.as_ref()?.server_for_hash(key_hash)?;
+        Some(self.servers.len() + g)
+    }
+
+    /// The ring without dead servers, rebuilt when `epoch` changes.
+    fn ejected_ring(&self, alive: &dyn Fn(usize) -> bool, epoch: u64) -> Arc<Ring> {
+        if let Ok(guard) = self.ejected.read() {
+            if let Some((e, ring)) = guard.as_ref() {
+                if *e == epoch {
+                    return ring.clone();
+                }
+            }
+        }
+        let live: Vec<bool> = (0..self.servers.len()).map(alive).collect();
+        let ring = Arc::new(Ring::with_live(
+            &self.servers,
+            self.ring.distribution(),
+            self.ring.hash_kind(),
+            &live,
+        ));
+        if let Ok(mut guard) = self.ejected.write() {
+            *guard = Some((epoch, ring.clone()));
+        }
+        ring
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn router(config: &str) -> Router {
+        Router::new(&Config::parse(config).unwrap())
+    }
+
     #[test]
     fn prefix_is_not_hashed_by_default() {
-        let plain = Router::new(&Config::parse("a:1 b:2 c:3").unwrap());
-        let prefixed = Router::new(&Config::parse("a:1 b:2 c:3 prefix=app:").unwrap());
+        let plain = router("a:1 b:2 c:3");
+        let prefixed = router("a:1 b:2 c:3 prefix=app:");
         for i in 0..200 {
             let k = format!("key{i}");
             assert_eq!(plain.primary(k.as_bytes()), prefixed.primary(k.as_bytes()));
@@ -95,9 +348,8 @@ mod tests {
 
     #[test]
     fn hash_with_prefix_hashes_both() {
-        let r =
-            Router::new(&Config::parse("a:1 b:2 c:3 prefix=app: hash_with_prefix=true").unwrap());
-        let plain = Router::new(&Config::parse("a:1 b:2 c:3").unwrap());
+        let r = router("a:1 b:2 c:3 prefix=app: hash_with_prefix=true");
+        let plain = router("a:1 b:2 c:3");
         for i in 0..200 {
             let k = format!("key{i}");
             let full = format!("app:{k}");
@@ -107,14 +359,101 @@ mod tests {
 
     #[test]
     fn prefix_counts_towards_the_key_limit() {
-        let r = Router::new(&Config::parse("a:1 prefix=12345").unwrap());
+        let r = router("a:1 prefix=12345");
         assert!(r.primary(&[b'k'; 245]).is_ok());
         assert!(matches!(r.primary(&[b'k'; 246]), Err(Error::BadKey { .. })));
     }
 
     #[test]
     fn no_servers() {
-        let r = Router::new(&Config::parse("").unwrap());
+        let r = router("");
         assert_eq!(r.primary(b"k"), Err(Error::NoServers));
+    }
+
+    #[test]
+    fn ring_replicas_are_the_next_distinct_servers() {
+        let r = router("a:1 b:1 c:1 d:1 replicas=2");
+        for i in 0..100 {
+            let h = r.key_hash(format!("k{i}").as_bytes());
+            let home = r.home(h);
+            let order: Vec<usize> = r.ring().successors_of_hash(h).take(3).collect();
+            assert_eq!(home.as_slice(), &order[..]);
+        }
+    }
+
+    #[test]
+    fn libmemcached_replicas_are_the_next_indices() {
+        let r = router("a:1 b:1 c:1 d:1 replicas=2 replica_placement=libmemcached");
+        for i in 0..100 {
+            let h = r.key_hash(format!("k{i}").as_bytes());
+            let home = r.home(h);
+            let p = home.as_slice()[0];
+            assert_eq!(home.as_slice(), &[p, (p + 1) % 4, (p + 2) % 4]);
+        }
+    }
+
+    #[test]
+    fn next_moves_only_the_dead_servers_keys() {
+        let r = router("a:1 b:1 c:1 d:1 failover=next");
+        let dead = 2;
+        for i in 0..500 {
+            let h = r.key_hash(format!("k{i}").as_bytes());
+            let route = r.route(h, &|s| s != dead, &|s| s != dead, 1, true);
+            let home = r.home(h).as_slice()[0];
+            if home == dead {
+                assert!(route.rerouted);
+                let expected = r.ring().successors_of_hash(h).nth(1).unwrap();
+                assert_eq!(route.targets.as_slice(), &[expected]);
+            } else {
+                assert!(!route.rerouted);
+                assert_eq!(route.targets.as_slice(), &[home]);
+            }
+        }
+    }
+
+    #[test]
+    fn eject_uses_the_ring_without_the_dead_server() {
+        // Unequal weights: live servers' point counts change too.
+        let r = router("a:1:3 b:1 c:1:2 d:1:5 failover=eject");
+        let c = Config::parse("a:1:3 b:1 d:1:5").unwrap();
+        let without = Ring::new(&c.servers, c.distribution, c.key_hash());
+        let map = [0usize, 1, 3];
+        for i in 0..500 {
+            let key = format!("k{i}");
+            let h = r.key_hash(key.as_bytes());
+            let route = r.route(h, &|s| s != 2, &|s| s != 2, 7, true);
+            assert_eq!(
+                route.targets.as_slice(),
+                &[map[without.server_for(key.as_bytes()).unwrap()]]
+            );
+        }
+    }
+
+    #[test]
+    fn gutter_and_none() {
+        let g = router("a:1 b:1 failover=gutter gutter=g1:1,g2:1");
+        let n = router("a:1 b:1 failover=none");
+        for i in 0..100 {
+            let h = g.key_hash(format!("k{i}").as_bytes());
+            let route = g.route(h, &|s| s >= 2, &|s| s >= 2, 1, true);
+            assert!(route.rerouted);
+            assert!(route.targets.as_slice()[0] >= 2);
+            let none = n.route(h, &|_| false, &|_| false, 1, true);
+            assert!(none.targets.is_empty());
+        }
+    }
+
+    #[test]
+    fn live_replicas_serve_while_the_primary_is_dead() {
+        let r = router("a:1 b:1 c:1 replicas=1");
+        for i in 0..100 {
+            let h = r.key_hash(format!("k{i}").as_bytes());
+            let home = r.home(h);
+            let dead = home.as_slice()[0];
+            let route = r.route(h, &|s| s != dead, &|s| s != dead, 1, true);
+            assert_eq!(route.targets.as_slice(), &[home.as_slice()[1]]);
+            assert!(!route.rerouted);
+            assert_eq!(route.missed_home().collect::<Vec<_>>(), vec![dead]);
+        }
     }
 }

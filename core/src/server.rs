@@ -48,8 +48,15 @@ pub struct Health {
 }
 
 impl Health {
-    /// Whether the server may be contacted at `now`. `probe_budget_ms` is how
-    /// long a probe may take before another caller may probe again.
+    /// Whether the server is alive (no side effects).
+    #[inline]
+    pub fn is_alive(&self) -> bool {
+        self.dead_until.load(Ordering::Acquire) == 0
+    }
+
+    /// Whether the server may be contacted at `now`, claiming the probe if
+    /// it is dead and its retry time has come. `probe_budget_ms` is how long
+    /// a probe may take before another caller may probe again.
     #[inline]
     pub fn check(&self, now: u64, probe_budget_ms: u64) -> Availability {
         let until = self.dead_until.load(Ordering::Acquire);
@@ -84,15 +91,16 @@ impl Health {
         self.failures.load(Ordering::Relaxed)
     }
 
-    /// A request succeeded: the server is alive. Returns true if it was dead
-    /// before (it has just recovered).
+    /// A request succeeded: the server is alive. Returns true for exactly
+    /// one caller when it was dead before (it has just recovered).
     #[inline]
     pub fn record_success(&self) -> bool {
         if self.failures.load(Ordering::Relaxed) != 0 {
             self.failures.store(0, Ordering::Relaxed);
         }
-        if self.dead_until.load(Ordering::Relaxed) != 0 {
-            self.dead_until.store(0, Ordering::Release);
+        if self.dead_until.load(Ordering::Relaxed) != 0
+            && self.dead_until.swap(0, Ordering::AcqRel) != 0
+        {
             self.probe_started.store(0, Ordering::Release);
             return true;
         }
@@ -100,16 +108,100 @@ impl Health {
     }
 
     /// A request failed because of the server (timeout, refused, reset,
-    /// garbage). Returns true if this failure marked it dead.
+    /// garbage). Returns true for exactly one caller when this failure
+    /// marked it dead.
     pub fn record_failure(&self, now: u64, failure_limit: u32, retry_timeout_ms: u64) -> bool {
         let failures = self.failures.fetch_add(1, Ordering::AcqRel).saturating_add(1);
         if failures >= failure_limit {
-            let was_alive = self.dead_until.load(Ordering::Acquire) == 0;
-            self.dead_until.store(now.saturating_add(retry_timeout_ms).max(1), Ordering::Release);
+            let until = now.saturating_add(retry_timeout_ms).max(1);
+            let before = self.dead_until.swap(until, Ordering::AcqRel);
             self.probe_started.store(0, Ordering::Release);
-            return was_alive;
+            // Only the swap that found it alive reports the transition.
+            return before == 0;
         }
         false
+    }
+}
+
+/// Keys a server must forget before it serves again: keys written elsewhere
+/// (or whose write to it failed) while it was failing or dead, so that a
+/// server that comes back never serves a value older than those writes.
+/// Bounded: past `INVALIDATION_CAPACITY` keys the server is flushed instead.
+#[derive(Debug, Default)]
+pub struct Invalidations {
+    pending: std::sync::atomic::AtomicBool,
+    queue: Mutex<InvalidationQueue>,
+}
+
+#[derive(Debug, Default)]
+struct InvalidationQueue {
+    keys: std::collections::HashSet<Vec<u8>>,
+    overflowed: bool,
+}
+
+/// What a recovering server must do before it serves again.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Forget {
+    /// Delete these keys.
+    Keys(Vec<Vec<u8>>),
+    /// Too many keys were missed: flush everything.
+    All,
+}
+
+/// Keys remembered per server before falling back to a flush.
+pub const INVALIDATION_CAPACITY: usize = 10_000;
+
+impl Invalidations {
+    /// Whether anything is waiting (one atomic load: the hot path check).
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Remembers that the server must forget `key`.
+    pub fn add(&self, key: &[u8]) {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if !q.overflowed {
+            if q.keys.len() >= INVALIDATION_CAPACITY {
+                q.overflowed = true;
+                q.keys.clear();
+            } else {
+                q.keys.insert(key.to_vec());
+            }
+        }
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// Takes everything waiting (to be applied now).
+    pub fn take(&self) -> Option<Forget> {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        self.pending.store(false, Ordering::Release);
+        if q.overflowed {
+            q.overflowed = false;
+            q.keys.clear();
+            return Some(Forget::All);
+        }
+        if q.keys.is_empty() {
+            return None;
+        }
+        Some(Forget::Keys(q.keys.drain().collect()))
+    }
+
+    /// Puts back what could not be applied.
+    pub fn restore(&self, forget: Forget) {
+        match forget {
+            Forget::All => {
+                let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+                q.overflowed = true;
+                q.keys.clear();
+                self.pending.store(true, Ordering::Release);
+            }
+            Forget::Keys(keys) => {
+                for k in keys {
+                    self.add(&k);
+                }
+            }
+        }
     }
 }
 
@@ -129,6 +221,8 @@ pub struct Server {
     holder_generation: AtomicU64,
     /// Failure state.
     pub health: Health,
+    /// Keys to forget before serving again.
+    pub invalidations: Invalidations,
     /// Counters.
     pub counters: Counters,
 }
@@ -143,6 +237,7 @@ impl Server {
             pool: Mutex::new(Pool { generation: fork_generation(), idle: Vec::new() }),
             holder_generation: AtomicU64::new(fork_generation()),
             health: Health::default(),
+            invalidations: Invalidations::default(),
             counters: Counters::default(),
         }
     }
@@ -225,6 +320,24 @@ mod tests {
         assert!(h.record_success());
         assert_eq!(h.check(1201, 50), Availability::Up);
         assert_eq!(h.failures(), 0);
+    }
+
+    #[test]
+    fn invalidations_overflow_into_a_flush() {
+        let inv = Invalidations::default();
+        assert!(!inv.is_pending());
+        inv.add(b"a");
+        inv.add(b"a");
+        assert!(inv.is_pending());
+        assert_eq!(inv.take(), Some(Forget::Keys(vec![b"a".to_vec()])));
+        assert!(!inv.is_pending());
+        assert_eq!(inv.take(), None);
+        for i in 0..=INVALIDATION_CAPACITY {
+            inv.add(format!("k{i}").as_bytes());
+        }
+        assert_eq!(inv.take(), Some(Forget::All));
+        inv.restore(Forget::Keys(vec![b"b".to_vec()]));
+        assert_eq!(inv.take(), Some(Forget::Keys(vec![b"b".to_vec()])));
     }
 
     #[test]

@@ -10,5 +10,6 @@ pub mod peers;
 pub mod placement_inputs;
 pub mod proxy;
 
+pub use cli::mcring_binary;
 pub use memcached::Memcached;
 pub use proxy::{closed_port, Fault, FaultProxy};

@@ -164,14 +164,36 @@ impl Memcached {
         }
     }
 
-    /// SIGSTOP: the process keeps its sockets but stops answering.
+    /// SIGSTOP: the process keeps its sockets but stops answering. Returns
+    /// once the kernel reports it stopped.
     pub fn pause(&self) {
         self.signal(SIGSTOP);
+        self.wait_for_state(|state| state == 'T' || state == 't');
     }
 
-    /// SIGCONT after `pause`.
+    /// The process state letter from /proc (R, S, T, ...).
+    fn state(&self) -> Option<char> {
+        let pid = self.pid()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The state follows the parenthesised command name.
+        stat.rsplit_once(") ")?.1.chars().next()
+    }
+
+    fn wait_for_state(&self, want: impl Fn(char) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            match self.state() {
+                Some(s) if want(s) => return,
+                None => return,
+                _ => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    }
+
+    /// SIGCONT after `pause`. Returns once the process runs again.
     pub fn resume(&self) {
         self.signal(SIGCONT);
+        self.wait_for_state(|state| state != 'T' && state != 't');
     }
 
     /// Whether the process is running.

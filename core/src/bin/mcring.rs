@@ -31,6 +31,7 @@ commands:
   stats                  every server's statistics, one column per server
   version                every server's version
   flush --yes            invalidate every item on every server
+  health                 `host:port up|down LATENCY_MS` per server; exit 1 if any is down
 ";
 
 /// A command-line failure: message for stderr and exit status.
@@ -102,6 +103,7 @@ fn run(args: Vec<String>) -> Result<u8, Failure> {
         "stats" => stats(servers, rest),
         "version" => version(servers, rest),
         "flush" => flush(servers, rest),
+        "health" => health(servers, rest),
         other => Err(Failure::usage(format!("unknown command {other:?}\n{USAGE}"))),
     }
 }
@@ -411,4 +413,26 @@ fn flush(servers: Option<String>, args: Vec<String>) -> Result<u8, Failure> {
         result?;
     }
     Ok(0)
+}
+
+fn health(servers: Option<String>, args: Vec<String>) -> Result<u8, Failure> {
+    no_args("health", &args)?;
+    let client = connect(servers)?;
+    let mut down = false;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for h in client.health() {
+        let ms = h.latency.as_secs_f64() * 1000.0;
+        match &h.error {
+            None => writeln!(out, "{} up {ms:.2}", h.name),
+            Some(e) => {
+                down = true;
+                eprintln!("mcring: {e}");
+                writeln!(out, "{} down {ms:.2}", h.name)
+            }
+        }
+        .map_err(output_error)?;
+    }
+    out.flush().map_err(output_error)?;
+    Ok(if down { 1 } else { 0 })
 }

@@ -1,0 +1,158 @@
+//! The client handle: creating, freeing, placement.
+
+use std::ffi::c_char;
+
+use mcring::Client;
+
+use crate::args;
+use crate::boundary::{status_call, value_call, Failure};
+use crate::status::mcring_status::{self, *};
+
+/// A memcached client over a pool of servers. Opaque; create it with
+/// `mcring_client_new()` or `mcring_client_new_with_config()` and free it
+/// with `mcring_client_free()`.
+///
+/// Thread safety: one client may be used by any number of threads at once;
+/// each request borrows a pooled connection of the server it needs.
+/// Fork safety: after `fork()` the child may keep using a client created
+/// before the fork; it opens its own connections and never touches the
+/// parent's.
+pub struct mcring_client {
+    pub(crate) inner: Client,
+}
+
+/// Borrows the client behind a handle.
+///
+/// # Safety
+/// A non-NULL `c` must be a live client handle.
+pub(crate) unsafe fn client<'a>(c: *const mcring_client) -> Result<&'a Client, Failure> {
+    // SAFETY: forwarded from the caller.
+    Ok(&unsafe { args::borrow(c, "client") }?.inner)
+}
+
+/// Creates a client from a config string, the same string the `mcring`
+/// command line takes with `--servers`: whitespace-separated servers
+/// (`host:port[:weight]`, `[v6addr]:port[:weight]`, `/path/to.sock`) and
+/// `name=value` options (e.g. `"127.0.0.1:11211 127.0.0.1:11212
+/// io_timeout_ms=500"`). No connection is opened until one is needed.
+///
+/// On success `*out` is a new client the caller owns and must free with
+/// `mcring_client_free()`; on failure `*out` is NULL. A string without
+/// servers gives a client whose requests fail with `MCRING_NO_SERVERS`.
+///
+/// Returns `MCRING_OK`, `MCRING_BAD_CONFIG` (with the offending token in
+/// `mcring_last_error()`), or `MCRING_INVALID_ARGUMENT` if `config` or `out`
+/// is NULL.
+///
+/// # Safety
+/// `config` must be NULL or a NUL-terminated string; `out` must be NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_client_new(
+    config: *const c_char,
+    out: *mut *mut mcring_client,
+) -> mcring_status {
+    status_call(|| {
+        // SAFETY: forwarded from the caller.
+        let out = unsafe { args::handle_out(out) }?;
+        // SAFETY: forwarded from the caller.
+        let config = unsafe { args::c_str(config, "config") }?;
+        let config = config
+            .to_str()
+            .map_err(|_| Failure::new(MCRING_BAD_CONFIG, "bad config: not valid UTF-8"))?;
+        let inner = Client::from_config_str(config)?;
+        args::give(out, mcring_client { inner });
+        Ok(MCRING_OK)
+    })
+}
+
+/// Frees a client and closes its connections. NULL is a no-op.
+///
+/// # Safety
+/// `client` must be NULL or a live client handle, and no other thread may
+/// be using it.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_client_free(client: *mut mcring_client) {
+    // SAFETY: forwarded from the caller.
+    value_call((), || unsafe { args::free(client) })
+}
+
+/// Closes the client's idle connections; they reopen on demand. Useful
+/// before a long idle period. Requests in flight on other threads are not
+/// disturbed.
+///
+/// Returns `MCRING_OK`, or `MCRING_INVALID_ARGUMENT` if `c` is NULL.
+///
+/// # Safety
+/// `c` must be NULL or a live client handle.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_client_close(c: *mut mcring_client) -> mcring_status {
+    status_call(|| {
+        // SAFETY: forwarded from the caller.
+        unsafe { client(c) }?.close();
+        Ok(MCRING_OK)
+    })
+}
+
+/// Writes the name of the server that owns `key` into `buf`, NUL-terminated:
+/// `host:port` as configured (`[v6addr]:port` for IPv6, the path for a unix
+/// socket). This is the server libmemcached's `memcached_server_by_key`
+/// picks for the same server list and distribution. Computed only: no
+/// connection is made.
+///
+/// Returns `MCRING_OK`; `MCRING_BAD_KEY`; `MCRING_NO_SERVERS`;
+/// `MCRING_BUFFER_TOO_SMALL` if the name and its NUL do not fit in
+/// `buf_len` bytes (then `buf` holds an empty string if `buf_len` > 0);
+/// `MCRING_INVALID_ARGUMENT` if a pointer is NULL.
+///
+/// # Safety
+/// `c` must be NULL or a live client handle; `key` NULL or `key_len`
+/// readable bytes; `buf` NULL or `buf_len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_server_for_key(
+    c: *mut mcring_client,
+    key: *const c_char,
+    key_len: usize,
+    buf: *mut c_char,
+    buf_len: usize,
+) -> mcring_status {
+    status_call(|| {
+        // SAFETY: forwarded from the caller.
+        let (c, key) = unsafe { (client(c)?, args::key(key, key_len)?) };
+        let buf = args::out(buf, "buf")?;
+        if buf_len > 0 {
+            // SAFETY: `buf` is non-NULL and holds at least one byte.
+            unsafe { buf.as_ptr().write(0) };
+        }
+        let name = c.server_for(key)?.name();
+        // SAFETY: `buf` is non-NULL with `buf_len` writable bytes.
+        unsafe { write_c_string(&name, buf.as_ptr(), buf_len) }?;
+        Ok(MCRING_OK)
+    })
+}
+
+/// Copies `text` and a NUL into `buf`, or fails with
+/// `MCRING_BUFFER_TOO_SMALL` leaving `buf` untouched.
+///
+/// # Safety
+/// `buf` must point to `buf_len` writable bytes.
+pub(crate) unsafe fn write_c_string(
+    text: &str,
+    buf: *mut c_char,
+    buf_len: usize,
+) -> Result<(), Failure> {
+    let bytes = text.as_bytes();
+    if bytes.len() >= buf_len {
+        return Err(Failure::new(
+            MCRING_BUFFER_TOO_SMALL,
+            format!("buffer of {buf_len} bytes cannot hold {:?} and its NUL", text),
+        ));
+    }
+    // SAFETY: `bytes.len() + 1 <= buf_len` bytes are writable; the regions
+    // cannot overlap (one is ours).
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
+        buf.add(bytes.len()).write(0);
+    }
+    Ok(())
+}
