@@ -555,10 +555,15 @@ impl Client {
         self.config.replicas == 0 && self.dead_servers() == 0
     }
 
-    /// The owner of `key` on the full ring, after checking the key.
-    #[inline]
-    pub(crate) fn primary_of(&self, key: &[u8]) -> Result<usize> {
-        self.router.primary(key)
+    /// The owners of many keys on the full ring, after checking every key.
+    pub(crate) fn primaries(&self, keys: &[&[u8]]) -> Result<Vec<usize>> {
+        for key in keys {
+            self.router.check_key(key)?;
+        }
+        let mut hashes = Vec::new();
+        self.router.key_hashes(keys, &mut hashes);
+        let ring = self.router.ring();
+        hashes.iter().map(|&h| ring.server_for_hash(h).ok_or(Error::NoServers)).collect()
     }
 
     /// The hash that places `key`.

@@ -183,6 +183,34 @@ impl Router {
         }
     }
 
+    /// The placement hashes of many keys (already checked), into `out`. With
+    /// MD5 (the `ketama-weighted` default) short keys are hashed four at a
+    /// time, which is several times faster than one by one.
+    pub fn key_hashes(&self, keys: &[&[u8]], out: &mut Vec<u32>) {
+        out.clear();
+        out.reserve(keys.len());
+        let prefix_hashed = self.hash_with_prefix && !self.prefix.is_empty();
+        let batched = self.ring.hash_kind() == crate::hash::HashKind::Md5
+            && self.ring.server_count() > 1
+            && !prefix_hashed;
+        if !batched {
+            out.extend(keys.iter().map(|k| self.key_hash(k)));
+            return;
+        }
+        let short = |k: &[u8]| k.len() <= crate::md5x4::MAX_ONE_BLOCK;
+        let mut i = 0;
+        while i < keys.len() {
+            if i + 4 <= keys.len() && keys[i..i + 4].iter().all(|k| short(k)) {
+                let h = crate::md5x4::md5_x4([keys[i], keys[i + 1], keys[i + 2], keys[i + 3]]);
+                out.extend_from_slice(&h);
+                i += 4;
+            } else {
+                out.push(self.key_hash(keys[i]));
+                i += 1;
+            }
+        }
+    }
+
     /// The index of the server that owns `key` on the full ring, after
     /// checking the key.
     #[inline]
