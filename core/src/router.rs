@@ -399,6 +399,21 @@ mod tests {
     }
 
     #[test]
+    fn batched_hashes_equal_one_by_one() {
+        for config in
+            ["a:1 b:2 c:3", "a:1 b:2 prefix=p: hash_with_prefix=true", "a:1", "a:1 b:1 hash=crc"]
+        {
+            let r = router(config);
+            let keys: Vec<Vec<u8>> = (0..300).map(|i| vec![b'k'; 1 + (i * 7) % 120]).collect();
+            let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+            let mut batched = Vec::new();
+            r.key_hashes(&refs, &mut batched);
+            let single: Vec<u32> = refs.iter().map(|k| r.key_hash(k)).collect();
+            assert_eq!(batched, single, "{config}");
+        }
+    }
+
+    #[test]
     fn ring_replicas_are_the_next_distinct_servers() {
         let r = router("a:1 b:1 c:1 d:1 replicas=2");
         for i in 0..100 {
