@@ -16,5 +16,14 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test"
 cargo test --workspace
 
+step "python: wheel into a fresh venv, pytest"
+rm -rf target/wheels-python target/py-venv
+"$VENV/bin/maturin" build --release --quiet -m python/Cargo.toml -o target/wheels-python
+"$VENV/bin/python" -m venv target/py-venv
+# The wheel alone, plus the test runner and pylibmc (the interop peer).
+target/py-venv/bin/python -m pip install -q --disable-pip-version-check \
+  target/wheels-python/mcring-*.whl pytest pylibmc
+(cd python/tests && ../../target/py-venv/bin/python -m pytest -q -p no:cacheprovider .)
+
 echo
 echo "all tests passed"
