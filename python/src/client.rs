@@ -19,8 +19,18 @@ use crate::options;
 use crate::values::{self, Codec, Prepared};
 
 /// A memcached client over a pool of servers, with libmemcached's key
-/// placement. Safe to share between threads; after `os.fork()` the child
-/// opens its own connections.
+/// placement.
+///
+/// `servers` is a list of `"host:port[:weight]"` strings (also
+/// `"[v6addr]:port"` and `"/path/to.sock"`) or a config string such as
+/// `"cache1:11211 cache2:11211 replicas=1"`. Keyword arguments are the config
+/// string's options (`distribution`, `hash`, `prefix`, `connect_timeout_ms`,
+/// `io_timeout_ms`, `replicas`, `failover`, `value_format`, `serializer`,
+/// `compress_threshold`, ...). Bad servers or options raise `ConfigError`.
+///
+/// Safe to share between threads (the GIL is released during network I/O);
+/// after `os.fork()` the child opens its own connections. No connection is
+/// opened until a request needs one.
 #[pyclass(frozen, module = "mcring", name = "Client")]
 pub struct Client {
     engine: mcring::Client,
@@ -28,13 +38,18 @@ pub struct Client {
 }
 
 /// Runs an engine call with the GIL released and the Ctrl-C check in place,
-/// mapping its error to the Python exception.
+/// mapping its error to the Python exception. An exception a signal handler
+/// raised meanwhile wins over the call's own result, even where the engine
+/// kept the interruption as one key's or one server's result.
 fn run<T: Send>(py: Python<'_>, call: impl FnOnce() -> mcring::Result<T> + Send) -> PyResult<T> {
-    py.detach(|| {
+    let result = py.detach(|| {
         interrupt::install();
         call()
-    })
-    .map_err(|e| errors::to_py(py, e))
+    });
+    if let Some(raised) = interrupt::take_pending() {
+        return Err(raised);
+    }
+    result.map_err(|e| errors::to_py(py, e))
 }
 
 type Found = Result<Decoded, ValueError>;
@@ -112,10 +127,6 @@ impl Client {
 
 #[pymethods]
 impl Client {
-    /// `Client(servers, **options)`: `servers` is a list of
-    /// `"host:port[:weight]"` strings or a config string; options are the
-    /// config string's options as keyword arguments. No connection is opened
-    /// until a request needs one.
     #[new]
     #[pyo3(signature = (servers, **options))]
     fn new(servers: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Client> {

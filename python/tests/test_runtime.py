@@ -168,11 +168,13 @@ BLOCKED = textwrap.dedent(
     """
     import signal, sys, time
     import mcring
-    mc = mcring.Client([sys.argv[1]], io_timeout_ms=int(sys.argv[3]), connect_timeout_ms=20000)
+    mc = mcring.Client(sys.argv[1], io_timeout_ms=int(sys.argv[3]), connect_timeout_ms=20000)
     calls = {
         "get": lambda: mc.get("k"),
         "get_multi": lambda: mc.get_multi(["a", "b", "c"]),
         "set": lambda: mc.set("k", "v"),
+        "health": lambda: mc.health(),
+        "server_stats": lambda: mc.server_stats(),
     }
     handled = []
     if sys.argv[4] == "quiet":
@@ -210,11 +212,14 @@ def wait_until_blocked(pid):
         pytest.fail("the child never blocked in recv/poll")
 
 
-@pytest.mark.parametrize("call", ["get", "get_multi", "set"])
+@pytest.mark.parametrize("call", ["get", "get_multi", "set", "health", "server_stats"])
 def test_ctrl_c_stops_a_blocked_call(call):
+    """Also for calls that ask every server in turn: the servers after the
+    interrupted one are not waited for."""
     sock, addr = listener()
+    other, addr2 = listener()
     child = subprocess.Popen(
-        [sys.executable, "-c", BLOCKED, addr, call, "20000", "loud"],
+        [sys.executable, "-c", BLOCKED, addr + " " + addr2, call, "20000", "loud"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -228,6 +233,7 @@ def test_ctrl_c_stops_a_blocked_call(call):
             child.kill()
             child.wait()
         sock.close()
+        other.close()
     assert out.startswith("interrupted"), out
     assert float(out.split()[1]) < 10, "Ctrl-C waited for the 20 s io timeout"
 
