@@ -238,3 +238,21 @@ def test_config_string_and_options(start_memcached):
     mc.set("k", 1)
     assert a.raw_get("app:k") is not None and b.raw_get("app:k") is not None
     assert mc.get("k") == 1
+
+
+def test_get_multi_leaves_out_keys_it_cannot_read(start_memcached):
+    up, down = start_memcached(), start_memcached()
+    mc = mcring.Client(
+        [up.addr, down.addr], failover="none", failure_limit=1000, connect_timeout_ms=500
+    )
+    values = {"k%d" % i: i for i in range(40)}
+    assert mc.set_multi(values) == []
+    down.kill()
+    on_up = {k: v for k, v in values.items() if mc.server_for(k) == up.addr}
+    assert 0 < len(on_up) < len(values)
+    assert mc.get_multi(list(values)) == on_up
+    only_down = [k for k in values if k not in on_up]
+    with pytest.raises(mcring.ConnectionError):
+        mc.get_multi(only_down)
+    with pytest.raises(mcring.ConnectionError):
+        mc.delete_multi(list(values))
