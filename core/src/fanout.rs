@@ -170,8 +170,20 @@ pub(crate) fn run(
     for server in order {
         let list = std::mem::take(&mut by_server[server]);
         let s = &servers[server];
+        // One atomic add per counter and batch, not per key.
+        let mut counts = [0u64; 3];
         for &j in &list {
-            s.counters.incr(jobs[j].kind.counter());
+            counts[match jobs[j].kind.counter() {
+                Counter::Gets => 0,
+                Counter::Deletes => 1,
+                _ => 2,
+            }] += 1;
+        }
+        for (counter, n) in [Counter::Gets, Counter::Deletes, Counter::Sets].into_iter().zip(counts)
+        {
+            if n > 0 {
+                s.counters.add(counter, n);
+            }
         }
         match client.checkout_for_fanout(server) {
             Ok(mut conn) => {
@@ -441,26 +453,35 @@ fn dispatch(
                 };
                 let finished = match reply {
                     TextReply::Value { key, flags, data, cas } => {
-                        let pos = run[*cursor..]
-                            .iter()
-                            .position(|&j| is_prefixed(key, prefix, jobs[j].key))
-                            .ok_or_else(|| {
-                                protocol(&s.name, "reply for a key that was not asked for")
-                            })?;
+                        // Hits come in request order: usually the very next key.
+                        let next = run.get(*cursor).copied();
+                        let pos = if next.is_some_and(|j| is_prefixed(key, prefix, jobs[j].key)) {
+                            0
+                        } else {
+                            run[*cursor..]
+                                .iter()
+                                .position(|&j| is_prefixed(key, prefix, jobs[j].key))
+                                .ok_or_else(|| {
+                                    protocol(&s.name, "reply for a key that was not asked for")
+                                })?
+                        };
                         let j = run[*cursor + pos];
                         *cursor += pos + 1;
                         sink(j, ItemRef { value: data, flags, cas }, None);
                         answers[j] = Some(Ok(Answer::Hit));
-                        s.counters.incr(Counter::Hits);
                         false
                     }
                     TextReply::End => {
+                        let mut misses = 0;
                         for &j in run.iter() {
                             if answers[j].is_none() {
                                 answers[j] = Some(Ok(Answer::Miss));
-                                s.counters.incr(Counter::Misses);
+                                misses += 1;
                             }
                         }
+                        // The run's counts, once it is complete.
+                        s.counters.add(Counter::Misses, misses);
+                        s.counters.add(Counter::Hits, run.len() as u64 - misses);
                         true
                     }
                     other => {
