@@ -1134,6 +1134,24 @@ mcring_status mcring_server_stats(mcring_client *c,
 mcring_status mcring_health(mcring_client *c, mcring_health_cb on_server, void *userdata);
 
 /**
+ * Creates the area where server health (failure counts, dead servers) is
+ * kept for this process and every process forked from it afterwards.
+ *
+ * Call it once in the parent before workers fork: PHP-FPM's master at
+ * module start-up, a pre-fork server's master before it spawns workers.
+ * Clients created afterwards, in the parent or in any worker, then share
+ * what they learn: when one worker finds a server dead, the others stop
+ * sending to it without paying their own timeouts.
+ *
+ * Calling it again is a no-op. Clients created before the first call keep
+ * their health private.
+ *
+ * Returns `MCRING_OK`, or `MCRING_INTERNAL_ERROR` if the shared memory
+ * could not be mapped (with the system's reason in `mcring_last_error()`).
+ */
+mcring_status mcring_shared_health_init(void);
+
+/**
  * Takes a snapshot of the client's counters (per server, and their sum).
  * Counting is cheap and always on; this makes no request.
  *

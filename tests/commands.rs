@@ -283,3 +283,77 @@ fn shared_between_threads() {
     }
     assert_eq!(c.stats().total.hits, 8 * 300);
 }
+
+#[test]
+fn keys_are_stored_where_libmemcached_places_them() {
+    use mcring_tests::oracle::{self, LmServer, Outcome, Script};
+    let servers = [Memcached::start(), Memcached::start(), Memcached::start()];
+    for (distribution, hash) in
+        [("ketama-weighted", "default"), ("ketama", "default"), ("modula", "md5")]
+    {
+        let c = client_for(
+            &[&servers[0], &servers[1], &servers[2]],
+            &format!(
+                "distribution={distribution}{}",
+                if hash == "default" { String::new() } else { format!(" hash={hash}") }
+            ),
+        );
+        let keys: Vec<Vec<u8>> =
+            (0..1000).map(|i| format!("{distribution}:{i}:é").into_bytes()).collect();
+        let lm: Vec<LmServer> = servers
+            .iter()
+            .map(|m| LmServer::Tcp { host: "127.0.0.1".into(), port: m.port, weight: 1 })
+            .collect();
+        let mut script = Script::new();
+        script.servers(&lm).keys(&keys).place(distribution, hash);
+        let mut answers = oracle::oracle(script);
+        answers.ok(); // servers
+        answers.ok(); // keys
+        let placement = answers.placement();
+        answers.finish();
+        let Outcome::Placed(owners) = placement.outcome else {
+            panic!("oracle: {:?}", placement.outcome)
+        };
+        for (key, owner) in keys.iter().zip(owners) {
+            let owner = owner.unwrap();
+            assert_eq!(c.set(key, b"placed", 0, 0).unwrap(), Status::Done);
+            // Ask every server directly: only libmemcached's choice has it.
+            for (i, m) in servers.iter().enumerate() {
+                assert_eq!(m.raw_get(key).is_some(), i == owner, "{distribution} {key:?} on {i}");
+            }
+            assert_eq!(c.delete(key).unwrap(), Status::Done);
+        }
+    }
+}
+
+#[test]
+fn fork_child_never_uses_the_parents_sockets() {
+    let m = Memcached::start();
+    let c = client_for(&[&m], "");
+    c.set("parent", b"p", 0, 0).unwrap();
+    let before = m.stat("total_connections").unwrap().parse::<u64>().unwrap();
+    // SAFETY: the child only uses the client and exits with _exit.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let mut ok = c.get("parent").ok().flatten().map(|i| i.value) == Some(b"p".to_vec());
+        for i in 0..100 {
+            let key = format!("child{i}");
+            ok &= c.set(&key, key.as_bytes(), 0, 0).is_ok();
+            ok &= c.get(&key).ok().flatten().map(|i| i.value) == Some(key.into_bytes());
+        }
+        // SAFETY: leave the child without running the parent's test harness.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    // The parent keeps working on its own socket meanwhile.
+    for i in 0..100 {
+        assert_eq!(c.get("parent").unwrap().unwrap().value, b"p", "round {i}");
+    }
+    let mut status = 0;
+    // SAFETY: waiting for the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed");
+    let after = m.stat("total_connections").unwrap().parse::<u64>().unwrap();
+    // The child opened its own connection (and the stats probes one each).
+    assert!(after >= before + 2, "child reconnected: {before} -> {after}");
+    assert_eq!(c.get("child7").unwrap().unwrap().value, b"child7");
+}

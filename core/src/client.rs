@@ -537,7 +537,7 @@ impl Client {
     pub(crate) fn route_in(&self, key: &[u8], probes: &Probes) -> Result<(u32, Route)> {
         self.router.check_key(key)?;
         let h = self.router.key_hash(key);
-        if self.dead.load(Ordering::Acquire) == 0 && self.config.replicas == 0 {
+        if self.config.replicas == 0 && self.dead_servers() == 0 {
             // Every server alive, one copy: the owner on the full ring.
             let home = self.router.home(h);
             if home.is_empty() {
@@ -552,7 +552,7 @@ impl Client {
     /// straight to the key's owner.
     #[inline]
     pub(crate) fn is_simple(&self) -> bool {
-        self.config.replicas == 0 && self.dead.load(Ordering::Acquire) == 0
+        self.config.replicas == 0 && self.dead_servers() == 0
     }
 
     /// The owner of `key` on the full ring, after checking the key.
@@ -573,8 +573,8 @@ impl Client {
         let now = monotonic_ms();
         let usable = |s: usize| !exclude.contains(s) && self.usable_in(s, now, probes);
         let alive = |s: usize| self.servers.get(s).is_some_and(|x| x.health.is_alive());
-        let epoch = self.epoch.load(Ordering::Acquire);
-        let any_dead = self.dead.load(Ordering::Acquire) > 0;
+        let epoch = self.health_epoch();
+        let any_dead = self.dead_servers() > 0;
         self.router.route(h, &usable, &alive, epoch, any_dead)
     }
 
@@ -621,15 +621,45 @@ impl Client {
         }
     }
 
+    /// Servers known dead: this client's own, plus those in the area shared
+    /// with sibling processes (where another process may have found them
+    /// dead).
+    #[inline]
+    fn dead_servers(&self) -> u64 {
+        let shared = crate::shared_health::counters().map_or(0, |(dead, _)| dead);
+        self.dead.load(Ordering::Acquire) as u64 + shared
+    }
+
+    /// Changes whenever a server of this client (or of the shared area)
+    /// dies or recovers.
+    fn health_epoch(&self) -> u64 {
+        let shared = crate::shared_health::counters().map_or(0, |(_, epoch)| epoch);
+        self.epoch.load(Ordering::Acquire).wrapping_add(shared)
+    }
+
+    /// Books a server's death or recovery where its health lives.
+    fn note_transition(&self, s: usize, died: bool) {
+        let Some(server) = self.servers.get(s) else { return };
+        if server.health.is_shared() {
+            crate::shared_health::note_transition(died);
+            return;
+        }
+        if s < self.router.servers().len() {
+            if died {
+                self.dead.fetch_add(1, Ordering::AcqRel);
+            } else {
+                self.dead.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Books a successful exchange with server `s`.
     #[inline]
     pub(crate) fn server_ok(&self, s: usize) {
         let Some(server) = self.servers.get(s) else { return };
         if server.health.record_success() {
-            if s < self.router.servers().len() {
-                self.dead.fetch_sub(1, Ordering::AcqRel);
-            }
-            self.epoch.fetch_add(1, Ordering::AcqRel);
+            self.note_transition(s, false);
         }
     }
 
@@ -647,10 +677,7 @@ impl Client {
                 self.config.retry_timeout_ms,
             );
             if died {
-                if s < self.router.servers().len() {
-                    self.dead.fetch_add(1, Ordering::AcqRel);
-                }
-                self.epoch.fetch_add(1, Ordering::AcqRel);
+                self.note_transition(s, true);
                 server.close_idle();
             }
         }

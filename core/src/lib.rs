@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod ring;
 pub mod router;
 pub mod server;
+pub mod shared_health;
 pub mod stats;
 pub mod value;
 

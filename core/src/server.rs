@@ -6,11 +6,12 @@
 //! again. All of it is atomics, so it is shared by threads without locks and
 //! survives `fork()` correctly.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::config::ServerSpec;
 use crate::conn::{fork_generation, Conn};
+use crate::shared_health::HealthCell;
 use crate::stats::Counters;
 
 /// Milliseconds on the system's monotonic clock (comparable across the
@@ -36,18 +37,50 @@ pub enum Availability {
     Down,
 }
 
-/// Failure state of one server.
-#[derive(Debug, Default)]
+/// Failure state of one server: in this process, or in the area shared with
+/// sibling processes (see [`crate::shared_health`]).
+#[derive(Debug)]
 pub struct Health {
-    /// Consecutive failures.
-    failures: AtomicU32,
-    /// Monotonic ms until which the server is dead; 0 when alive.
-    dead_until: AtomicU64,
-    /// Monotonic ms when the current probe started; 0 when none.
-    probe_started: AtomicU64,
+    cell: CellRef,
+}
+
+#[derive(Debug)]
+enum CellRef {
+    Own(Box<HealthCell>),
+    Shared(&'static HealthCell),
+}
+
+impl Default for Health {
+    fn default() -> Health {
+        Health { cell: CellRef::Own(Box::default()) }
+    }
+}
+
+impl std::ops::Deref for Health {
+    type Target = HealthCell;
+    fn deref(&self) -> &HealthCell {
+        match &self.cell {
+            CellRef::Own(c) => c,
+            CellRef::Shared(c) => c,
+        }
+    }
 }
 
 impl Health {
+    /// The health of the server named `name`: shared with sibling processes
+    /// when the shared area exists, private otherwise.
+    pub fn for_server(name: &str) -> Health {
+        match crate::shared_health::cell(name) {
+            Some(cell) => Health { cell: CellRef::Shared(cell) },
+            None => Health::default(),
+        }
+    }
+
+    /// Whether this health lives in the shared area.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.cell, CellRef::Shared(_))
+    }
+
     /// Whether the server is alive (no side effects).
     #[inline]
     pub fn is_alive(&self) -> bool {
@@ -233,10 +266,10 @@ impl Server {
         let name = spec.name();
         Server {
             spec,
+            health: Health::for_server(&name),
             name,
             pool: Mutex::new(Pool { generation: fork_generation(), idle: Vec::new() }),
             holder_generation: AtomicU64::new(fork_generation()),
-            health: Health::default(),
             invalidations: Invalidations::default(),
             counters: Counters::default(),
         }

@@ -26,6 +26,7 @@ pub mod config;
 pub mod last_error;
 pub mod multi;
 pub mod servers;
+pub mod shared_health;
 pub mod stats;
 pub mod status;
 pub mod value;

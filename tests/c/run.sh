@@ -102,7 +102,7 @@ say "build"
 CFLAGS=(-std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -g -O1 -pthread)
 read -ra MCRING <<<"$(pkg-config --cflags --libs mcring)"
 read -ra MEMCACHED_LIB <<<"$(pkg-config --cflags --libs libmemcached)"
-TESTS=(test_commands test_errors test_multi test_threads test_fork test_placement)
+TESTS=(test_commands test_errors test_multi test_threads test_fork test_shared_health test_placement)
 for t in "${TESTS[@]}"; do
   extra=()
   [[ "$t" == test_placement ]] && extra=("${MEMCACHED_LIB[@]}")

@@ -262,9 +262,10 @@ fn get(servers: Option<String>, args: Vec<String>) -> Result<u8, Failure> {
         for (key, result) in chunk.iter().zip(results) {
             match result? {
                 Some(item) => {
+                    let shown = display_value(&client, &item);
                     out.write_all(key).map_err(output_error)?;
                     out.write_all(b" ").map_err(output_error)?;
-                    out.write_all(&item.value).map_err(output_error)?;
+                    out.write_all(&shown).map_err(output_error)?;
                     out.write_all(b"\n").map_err(output_error)?;
                 }
                 None => missed = true,
@@ -273,6 +274,30 @@ fn get(servers: Option<String>, args: Vec<String>) -> Result<u8, Failure> {
     }
     out.flush().map_err(output_error)?;
     Ok(if missed { 1 } else { 0 })
+}
+
+/// A value as `get` prints it: decoded with the client's value format (so a
+/// compressed value prints as its text and numbers as PHP writes them), or
+/// as stored when it cannot be decoded.
+fn display_value(client: &Client, item: &mcring::Item) -> Vec<u8> {
+    use mcring::value::{decode, php_double_text, Decoded};
+    let config = client.config();
+    match decode(&item.value, item.flags, config.value_format, config.max_value_bytes) {
+        Ok(Decoded::Str(b) | Decoded::Bytes(b) | Decoded::Json(b)) => b,
+        Ok(Decoded::Pickle(b) | Decoded::PhpSerialized(b) | Decoded::Igbinary(b)) => b,
+        Ok(Decoded::Msgpack(b)) => b,
+        Ok(Decoded::Int(i)) => i.to_string().into_bytes(),
+        Ok(Decoded::BigInt(s)) => s.into_bytes(),
+        Ok(Decoded::Float(f)) => php_double_text(f).into_bytes(),
+        Ok(Decoded::Bool(b)) => {
+            if b {
+                b"1".to_vec()
+            } else {
+                Vec::new()
+            }
+        }
+        Err(_) => item.value.clone(),
+    }
 }
 
 fn set(servers: Option<String>, args: Vec<String>) -> Result<u8, Failure> {
