@@ -101,10 +101,11 @@ static void throw_config_error(mcring_status status, const char *message)
 	zend_throw_exception(mcring_exception_ce, message, (zend_long) status);
 }
 
-/* Refuses text that would not stay one token of a config string. */
-static bool one_token(const char *what, zend_string *text, bool may_hold_equals)
+/* Refuses text that would not stay one token of a config string (an
+   option's value may be empty: "prefix=" is no prefix). */
+static bool one_token(const char *what, zend_string *text, bool is_value)
 {
-	if (ZSTR_LEN(text) == 0) {
+	if (ZSTR_LEN(text) == 0 && !is_value) {
 		zend_throw_exception_ex(mcring_exception_ce, MCRING_BAD_CONFIG, "%s is empty", what);
 		return false;
 	}
@@ -115,7 +116,7 @@ static bool one_token(const char *what, zend_string *text, bool may_hold_equals)
 				"%s \"%s\" contains whitespace or control byte 0x%02x", what, ZSTR_VAL(text), c);
 			return false;
 		}
-		if (c == '=' && !may_hold_equals) {
+		if (c == '=' && !is_value) {
 			zend_throw_exception_ex(mcring_exception_ce, MCRING_BAD_CONFIG,
 				"%s \"%s\" contains '='", what, ZSTR_VAL(text));
 			return false;

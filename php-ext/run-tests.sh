@@ -81,7 +81,7 @@ prepare_copy() {
   rm -rf "$dir"
   mkdir -p "$dir"
   cp -r "$HERE" "$dir/php-ext"
-  (cd "$dir/php-ext" && phpize --clean >/dev/null && phpize >/dev/null)
+  (cd "$dir/php-ext" && phpize >phpize.out 2>&1 || { cat phpize.out; exit 1; })
 }
 
 say "libmcring (release)"
