@@ -101,7 +101,9 @@ ln -s "$ROOT/target/release" "$CHECKOUT/target/release"
 (cd "$CHECKOUT/php-ext" && ./configure >configure.out 2>&1 || { cat configure.out; exit 1; })
 make -C "$CHECKOUT/php-ext" -j2 >/dev/null
 EXT="$CHECKOUT/php-ext/modules/mcring.so"
-php -n -d "extension=$EXT" -m | grep -qx mcring || die "php -m does not list mcring"
+# (Output captured first: grep -q ending a pipe early would fail it under pipefail.)
+modules="$(php -n -d "extension=$EXT" -m)"
+grep -qx mcring <<<"$modules" || die "php -m does not list mcring"
 echo "built $EXT"
 
 say "build against an installed libmcring: ./configure --with-mcring=PREFIX"
@@ -113,9 +115,10 @@ prepare_copy "$INSTALLED"
 (cd "$INSTALLED/php-ext" && ./configure --with-mcring="$PREFIX" >configure.out 2>&1 ||
   { cat configure.out; exit 1; })
 make -C "$INSTALLED/php-ext" -j2 >/dev/null
-php -n -d "extension=$INSTALLED/php-ext/modules/mcring.so" -m | grep -qx mcring ||
-  die "the extension built with --with-mcring=PREFIX does not load"
-ldd "$INSTALLED/php-ext/modules/mcring.so" | grep -q "$PREFIX/lib/libmcring.so" ||
+modules="$(php -n -d "extension=$INSTALLED/php-ext/modules/mcring.so" -m)"
+grep -qx mcring <<<"$modules" || die "the extension built with --with-mcring=PREFIX does not load"
+libraries="$(ldd "$INSTALLED/php-ext/modules/mcring.so")"
+grep -q "$PREFIX/lib/libmcring.so" <<<"$libraries" ||
   die "the extension built with --with-mcring=PREFIX does not use PREFIX's libmcring"
 echo "built and loaded against $PREFIX"
 

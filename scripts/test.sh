@@ -22,5 +22,8 @@ rm -rf "$libmcring_prefix"
 PREFIX="$libmcring_prefix" scripts/install-libmcring.sh
 tests/c/run.sh "$libmcring_prefix"
 
+step "PHP extension: builds (checkout and installed libmcring), .phpt tests, a PHP-FPM pool"
+php-ext/run-tests.sh
+
 echo
 echo "all tests passed"
