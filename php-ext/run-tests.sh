@@ -11,7 +11,7 @@
 # 3. the extension built with --with-mcring=PREFIX against an installed
 #    libmcring, and loaded;
 # 4. the .phpt tests (make test), with php-memcached loaded beside mcring
-#    for the compatibility tests;
+#    for the compatibility tests; then again under valgrind;
 # 5. a real PHP-FPM pool driven with FastCGI requests (tests/fpm/).
 set -euo pipefail
 
@@ -73,6 +73,24 @@ start_memcached() {
     wait "$pid" 2>/dev/null || true
   done
   die "could not start $MEMCACHED"
+}
+
+# The count on a run-tests.php summary line: "Tests $1 : N".
+summary_count() {
+  grep -oE "^Tests $1 +: +[0-9]+" "$2" | grep -oE '[0-9]+$' || echo 0
+}
+
+# Prints the summary of a run-tests.php output file ($1, exit status $2);
+# fails (printing it all) unless tests passed and none failed, was skipped,
+# borked, leaked or warned.
+summary_ok() {
+  sed -n '/^Number of tests/,/^=====*$/p' "$1"
+  local bad=0 what
+  (($2 == 0)) && (($(summary_count passed "$1") > 0)) || bad=1
+  for what in failed skipped borked leaked warned; do
+    (($(summary_count "$what" "$1") == 0)) || bad=1
+  done
+  ((bad == 0)) || { cat "$1" >&2; return 1; }
 }
 
 # Copies the extension's sources into $1/php-ext and runs phpize there.
@@ -145,13 +163,21 @@ make -C "$CHECKOUT/php-ext" test NO_INTERACTION=1 \
   TEST_PHP_ARGS="-q --show-diff $PEERS" >"$out" 2>&1
 status=$?
 set -e
-sed -n '/^Number of tests/,/^=====*$/p;/^FAIL/p;/^SKIP/p;/^BORK/p' "$out"
-if ((status != 0)) || grep -qE '^(FAIL|BORK|SKIP|LEAK)' "$out"; then
-  cat "$out" >&2
-  die ".phpt tests failed or were skipped (full output above)"
+summary_ok "$out" $status || die ".phpt tests failed or were skipped (full output above)"
+
+if [[ "${VALGRIND:-1}" != 0 ]]; then
+  say ".phpt tests again under valgrind (VALGRIND=0 skips this)"
+  out="$BUILD/phpt-valgrind.out"
+  set +e
+  VALGRIND_OPTS="--suppressions=$HERE/tests/valgrind.supp" make -C "$CHECKOUT/php-ext" test \
+    NO_INTERACTION=1 TEST_PHP_ARGS="-q -m --show-diff $PEERS" >"$out" 2>&1
+  status=$?
+  set -e
+  if ! summary_ok "$out" $status; then
+    cat "$CHECKOUT"/php-ext/tests/*.mem >&2 2>/dev/null || true
+    die ".phpt tests under valgrind failed or leaked (full output above)"
+  fi
 fi
-passed="$(grep -oE '^Tests passed +: +[0-9]+' "$out" | grep -oE '[0-9]+$')"
-((passed > 0)) || die "no .phpt test ran"
 
 if ((ONLY_PHPT == 0)); then
   say "PHP-FPM pool driven with FastCGI requests"
