@@ -22,6 +22,17 @@ rm -rf "$libmcring_prefix"
 PREFIX="$libmcring_prefix" scripts/install-libmcring.sh
 tests/c/run.sh "$libmcring_prefix"
 
+step "python: wheel into a fresh venv, pytest"
+rm -rf target/wheels-python target/py-venv
+"$VENV/bin/maturin" build --release --quiet -m python/Cargo.toml -o target/wheels-python
+"$VENV/bin/python" -m venv target/py-venv
+# The wheel alone must import and work; then the test runner and pylibmc
+# (the interop peer) join it.
+target/py-venv/bin/python -m pip install -q --disable-pip-version-check target/wheels-python/mcring-*.whl
+target/py-venv/bin/python -c 'import mcring; mcring.Client(["127.0.0.1:11211"]).server_for("k")'
+target/py-venv/bin/python -m pip install -q --disable-pip-version-check pytest pylibmc
+(cd python/tests && ../../target/py-venv/bin/python -m pytest -q -p no:cacheprovider .)
+
 step "PHP extension: builds (checkout and installed libmcring), .phpt tests, a PHP-FPM pool"
 php-ext/run-tests.sh
 

@@ -142,6 +142,8 @@ impl ServerHealth {
 pub(crate) struct Probes(std::cell::RefCell<Copies>);
 
 /// One result per server, with the server's name, in configuration order.
+/// Once a signal interrupts the request to one server, the servers after it
+/// are not asked: their results are `Err(Error::Interrupted)` too.
 pub type PerServer<T> = Vec<(String, Result<T>)>;
 
 /// A memcached client over a configured pool.
@@ -425,9 +427,13 @@ impl Client {
                     .collect();
             }
         }
+        let mut interrupted = false;
         (0..self.router.servers().len())
             .map(|i| {
                 let mut pairs = Vec::new();
+                if interrupted {
+                    return (self.servers[i].name.clone(), Err(Error::Interrupted));
+                }
                 let r = self.admit(i).and_then(|()| {
                     self.exchange(
                         i,
@@ -445,6 +451,7 @@ impl Client {
                         },
                     )
                 });
+                interrupted |= r.as_ref().err() == Some(&Error::Interrupted);
                 (self.servers[i].name.clone(), r.map(|()| pairs))
             })
             .collect()
@@ -453,14 +460,21 @@ impl Client {
     /// Probes every configured server (and gutter server) with a `version`
     /// round trip, dead ones included: a server that answers is alive again
     /// (after forgetting what it missed), one that fails is reported down.
+    /// A probe interrupted by a signal stops the ones after it.
     pub fn health(&self) -> Vec<ServerHealth> {
+        let mut interrupted = false;
         (0..self.servers.len())
             .map(|i| {
                 let start = std::time::Instant::now();
-                let r = self.exchange(i, text::encode_version, |name, reply| match reply {
-                    TextReply::Version(_) => Ok(Flow::Done(())),
-                    other => Err(unexpected(name, other)),
-                });
+                let r = if interrupted {
+                    Err(Error::Interrupted)
+                } else {
+                    self.exchange(i, text::encode_version, |name, reply| match reply {
+                        TextReply::Version(_) => Ok(Flow::Done(())),
+                        other => Err(unexpected(name, other)),
+                    })
+                };
+                interrupted |= r.as_ref().err() == Some(&Error::Interrupted);
                 ServerHealth {
                     name: self.servers[i].name.clone(),
                     latency: start.elapsed(),
@@ -515,9 +529,15 @@ impl Client {
         encode: impl Fn(&mut Vec<u8>),
         handle: impl Fn(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> PerServer<T> {
+        let mut interrupted = false;
         (0..self.router.servers().len())
             .map(|i| {
-                let r = self.admit(i).and_then(|()| self.exchange(i, &encode, &handle));
+                let r = if interrupted {
+                    Err(Error::Interrupted)
+                } else {
+                    self.admit(i).and_then(|()| self.exchange(i, &encode, &handle))
+                };
+                interrupted |= r.as_ref().err() == Some(&Error::Interrupted);
                 (self.servers[i].name.clone(), r)
             })
             .collect()
@@ -555,10 +575,15 @@ impl Client {
         self.config.replicas == 0 && self.dead_servers() == 0
     }
 
-    /// The owner of `key` on the full ring, after checking the key.
-    #[inline]
-    pub(crate) fn primary_of(&self, key: &[u8]) -> Result<usize> {
-        self.router.primary(key)
+    /// The owners of many keys on the full ring, after checking every key.
+    pub(crate) fn primaries(&self, keys: &[&[u8]]) -> Result<Vec<usize>> {
+        for key in keys {
+            self.router.check_key(key)?;
+        }
+        let mut hashes = Vec::new();
+        self.router.key_hashes(keys, &mut hashes);
+        let ring = self.router.ring();
+        hashes.iter().map(|&h| ring.server_for_hash(h).ok_or(Error::NoServers)).collect()
     }
 
     /// The hash that places `key`.

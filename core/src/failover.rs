@@ -580,8 +580,7 @@ impl Client {
         mut on_hit: impl FnMut(usize, ItemRef<'_>),
     ) -> Result<Vec<Result<bool>>> {
         let mut jobs = Vec::with_capacity(keys.len());
-        for key in keys {
-            let server = self.primary_of(key)?;
+        for (key, server) in keys.iter().zip(self.primaries(keys)?) {
             jobs.push(Job { server, key, kind: JobKind::Get(cmd) });
         }
         let answers = fanout::run(self, &jobs, &mut |j, item, _| on_hit(j, item));
@@ -634,10 +633,24 @@ impl Client {
     pub(crate) fn write_multi(&self, writes: &[(&[u8], JobKind<'_>)]) -> Vec<Result<Answer>> {
         let probes = Probes::default();
         let mut routes = Vec::with_capacity(writes.len());
-        for (key, _) in writes {
-            match self.route_in(key, &probes) {
-                Ok(r) => routes.push(Ok(r)),
-                Err(e) => routes.push(Err(e)),
+        let simple = if self.is_simple() {
+            let keys: Vec<&[u8]> = writes.iter().map(|(k, _)| *k).collect();
+            self.primaries(&keys).ok()
+        } else {
+            None
+        };
+        if let Some(primaries) = simple {
+            // Every server alive, one copy: the owners, hashed in a batch.
+            for ((key, _), p) in writes.iter().zip(primaries) {
+                let one = Copies::one(p);
+                routes.push(Ok((
+                    self.router_key_hash(key),
+                    Route { home: one, targets: one, rerouted: false },
+                )));
+            }
+        } else {
+            for (key, _) in writes {
+                routes.push(self.route_in(key, &probes));
             }
         }
         let mut jobs = Vec::new();

@@ -18,6 +18,7 @@ mod failover;
 mod fanout;
 pub mod hash;
 pub mod key;
+mod md5x4;
 pub mod protocol;
 pub mod ring;
 pub mod router;

@@ -183,6 +183,34 @@ impl Router {
         }
     }
 
+    /// The placement hashes of many keys (already checked), into `out`. With
+    /// MD5 (the `ketama-weighted` default) short keys are hashed four at a
+    /// time, which is several times faster than one by one.
+    pub fn key_hashes(&self, keys: &[&[u8]], out: &mut Vec<u32>) {
+        out.clear();
+        out.reserve(keys.len());
+        let prefix_hashed = self.hash_with_prefix && !self.prefix.is_empty();
+        let batched = self.ring.hash_kind() == crate::hash::HashKind::Md5
+            && self.ring.server_count() > 1
+            && !prefix_hashed;
+        if !batched {
+            out.extend(keys.iter().map(|k| self.key_hash(k)));
+            return;
+        }
+        let short = |k: &[u8]| k.len() <= crate::md5x4::MAX_ONE_BLOCK;
+        let mut i = 0;
+        while i < keys.len() {
+            if i + 4 <= keys.len() && keys[i..i + 4].iter().all(|k| short(k)) {
+                let h = crate::md5x4::md5_x4([keys[i], keys[i + 1], keys[i + 2], keys[i + 3]]);
+                out.extend_from_slice(&h);
+                i += 4;
+            } else {
+                out.push(self.key_hash(keys[i]));
+                i += 1;
+            }
+        }
+    }
+
     /// The index of the server that owns `key` on the full ring, after
     /// checking the key.
     #[inline]
@@ -368,6 +396,21 @@ mod tests {
     fn no_servers() {
         let r = router("");
         assert_eq!(r.primary(b"k"), Err(Error::NoServers));
+    }
+
+    #[test]
+    fn batched_hashes_equal_one_by_one() {
+        for config in
+            ["a:1 b:2 c:3", "a:1 b:2 prefix=p: hash_with_prefix=true", "a:1", "a:1 b:1 hash=crc"]
+        {
+            let r = router(config);
+            let keys: Vec<Vec<u8>> = (0..300).map(|i| vec![b'k'; 1 + (i * 7) % 120]).collect();
+            let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+            let mut batched = Vec::new();
+            r.key_hashes(&refs, &mut batched);
+            let single: Vec<u32> = refs.iter().map(|k| r.key_hash(k)).collect();
+            assert_eq!(batched, single, "{config}");
+        }
     }
 
     #[test]

@@ -1,0 +1,45 @@
+"""mcring: a memcached client with libmemcached-exact key placement.
+
+Keys land on the same servers as with php-memcached (``OPT_LIBKETAMA_COMPATIBLE``)
+and pylibmc (``ketama_weighted``), and values are stored with php-memcached's
+flags, so PHP and Python services sharing a pool read each other's values.
+The engine is written in Rust and shared with the C and PHP bindings.
+
+    import mcring
+
+    mc = mcring.Client(["10.0.0.1:11211", "10.0.0.2:11211:2"], replicas=1)
+    mc.set("user:42", {"name": "Ada"}, ttl=300)
+    mc.get("user:42")        # {'name': 'Ada'}
+"""
+
+from ._mcring import (
+    BadKeyError,
+    BadValueError,
+    Client,
+    ConfigError,
+    ConnectionError,
+    Error,
+    InterruptedError,
+    ProtocolError,
+    ServerDownError,
+    ServerError,
+    TimeoutError,
+    UnreadableValueError,
+    __version__,
+)
+
+__all__ = [
+    "BadKeyError",
+    "BadValueError",
+    "Client",
+    "ConfigError",
+    "ConnectionError",
+    "Error",
+    "InterruptedError",
+    "ProtocolError",
+    "ServerDownError",
+    "ServerError",
+    "TimeoutError",
+    "UnreadableValueError",
+    "__version__",
+]

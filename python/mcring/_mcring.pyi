@@ -1,0 +1,158 @@
+"""Type stubs of the native module ``mcring._mcring`` (re-exported by ``mcring``)."""
+
+import builtins
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, Dict, List, Optional, Tuple, Union, final
+
+__version__: str
+
+Key = Union[str, bytes]
+"""A key: ``str`` (stored as UTF-8) or ``bytes``."""
+
+
+class Error(Exception):
+    """Base class of every error mcring raises. A miss is never an error."""
+
+class BadKeyError(Error, ValueError):
+    """A key was refused before anything was sent: empty, too long, with
+    spaces or control characters, or not str/bytes.
+
+    ``key`` holds the key (as bytes, or the object given when it was neither
+    str nor bytes).
+    """
+
+    key: Any
+
+class BadValueError(Error, ValueError):
+    """A value was refused before anything was sent (e.g. over ``max_value_bytes``)."""
+
+class UnreadableValueError(Error, ValueError):
+    """A stored value cannot be turned into a Python value with this client's
+    options: unknown flags, corrupt compressed data, PHP-serialized, igbinary
+    or msgpack data, or a pickle while pickles are not allowed."""
+
+class ConfigError(Error):
+    """The server list or an option is invalid."""
+
+class ConnectionError(Error):
+    """A server could not be reached, or the connection broke, or no server is
+    configured. ``server`` names the server (``"host:port"``) when known."""
+
+    server: str
+
+class ServerDownError(ConnectionError):
+    """The server is marked dead after repeated failures and was not tried; it
+    is probed again after ``retry_timeout_ms``."""
+
+class TimeoutError(Error):
+    """A server did not answer within ``connect_timeout_ms`` or ``io_timeout_ms``."""
+
+    server: str
+
+class ServerError(Error):
+    """A server answered with an error (``SERVER_ERROR``, ``CLIENT_ERROR`` or ``ERROR``)."""
+
+    server: str
+
+class ProtocolError(ServerError):
+    """A server sent bytes that are not a valid memcached reply."""
+
+class InterruptedError(Error):
+    """A signal stopped a request and its handler raised no exception."""
+
+@final
+class Client:
+    """A memcached client over a pool of servers, with libmemcached's key
+    placement.
+
+    ``servers`` is a list of ``"host:port[:weight]"`` strings (also
+    ``"[v6addr]:port"`` and ``"/path/to.sock"``) or a config string such as
+    ``"cache1:11211 cache2:11211 replicas=1"``. Keyword arguments are the
+    config string's options: ``distribution`` (``"ketama-weighted"``,
+    ``"ketama"``, ``"modula"``), ``hash``, ``prefix``, ``hash_with_prefix``,
+    ``connect_timeout_ms``, ``io_timeout_ms``, ``max_value_bytes``,
+    ``pool_size``, ``replicas``, ``read_policy``, ``replica_placement``,
+    ``failure_limit``, ``retry_timeout_ms``, ``failover`` (``"next"``,
+    ``"eject"``, ``"gutter"``, ``"none"``), ``gutter``, ``gutter_ttl``,
+    ``read_repair``, ``value_format`` (``"php"`` or ``"pylibmc"``),
+    ``serializer`` (``"json"`` or ``"pickle"``), ``compress_threshold``.
+
+    Safe to share between threads (the GIL is released during network I/O);
+    after ``os.fork()`` the child opens its own connections. No connection is
+    opened until a request needs one. Raises ``ConfigError`` for a bad
+    server or option.
+    """
+
+    def __init__(self, servers: Union[str, Iterable[str]], **options: Any) -> None: ...
+    @property
+    def servers(self) -> List[str]:
+        """The configured servers as ``"host:port"``, in order."""
+    def get(self, key: Key, default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` on a miss."""
+    def gets(self, key: Key) -> Tuple[Any, Optional[int]]:
+        """``(value, cas)`` of ``key``, or ``(None, None)`` on a miss."""
+    def set(self, key: Key, value: Any, ttl: int = 0) -> bool:
+        """Stores ``value`` under ``key``. True when stored."""
+    def add(self, key: Key, value: Any, ttl: int = 0) -> bool:
+        """Stores ``value`` only if ``key`` does not exist. True when stored."""
+    def replace(self, key: Key, value: Any, ttl: int = 0) -> bool:
+        """Stores ``value`` only if ``key`` exists. True when stored."""
+    def append(self, key: Key, value: Union[str, bytes]) -> bool:
+        """Appends ``value`` to the stored bytes of an existing key."""
+    def prepend(self, key: Key, value: Union[str, bytes]) -> bool:
+        """Prepends ``value`` to the stored bytes of an existing key."""
+    def cas(self, key: Key, value: Any, cas: int, ttl: int = 0) -> bool:
+        """Stores ``value`` only if ``key`` still has CAS token ``cas`` (from ``gets``)."""
+    def delete(self, key: Key) -> bool:
+        """Deletes ``key``. True if it existed."""
+    def incr(self, key: Key, delta: int = 1) -> Optional[int]:
+        """Adds ``delta`` to a stored integer; the new value, or None if ``key``
+        does not exist."""
+    def decr(self, key: Key, delta: int = 1) -> Optional[int]:
+        """Subtracts ``delta`` from a stored integer, stopping at 0; the new
+        value, or None if ``key`` does not exist."""
+    def touch(self, key: Key, ttl: int) -> bool:
+        """Sets the TTL of ``key``. True if it exists."""
+    def get_multi(self, keys: Iterable[Key]) -> Dict[Key, Any]:
+        """A dict of the keys found, in one round trip per server. A key whose
+        servers cannot be read is left out like a miss; the call fails only if
+        no key could be read."""
+    def set_multi(self, mapping: Mapping[Key, Any], ttl: int = 0) -> List[Key]:
+        """Stores every item in one round trip per server; the list of keys
+        that were not stored."""
+    def delete_multi(self, keys: Iterable[Key]) -> bool:
+        """Deletes every key in one round trip per server. True if every key
+        existed."""
+    def flush_all(self, delay: int = 0) -> None:
+        """Invalidates every item on every server (after ``delay`` seconds)."""
+    def stats(self) -> Dict[str, Dict[str, int]]:
+        """The client's own counters per server."""
+    def server_stats(self, group: Optional[str] = None) -> Dict[str, Dict[str, str]]:
+        """Every server's own statistics (memcached ``stats [group]``)."""
+    def version(self) -> Dict[str, str]:
+        """Every server's version string."""
+    def health(self) -> Dict[str, Dict[str, Any]]:
+        """Probes every server: ``{"up": bool, "latency_ms": float, "error": str | None}``."""
+    def server_for(self, key: Key) -> str:
+        """The server that owns ``key`` when every server is alive, as ``"host:port"``."""
+    def copies_for(self, key: Key) -> List[str]:
+        """Every server that holds a copy of ``key``, primary first."""
+    def close(self) -> None:
+        """Closes idle connections; the client stays usable and reconnects on demand."""
+    def __getitem__(self, key: Key) -> Any:
+        """The value of ``key``; ``KeyError`` on a miss."""
+    def __setitem__(self, key: Key, value: Any) -> None:
+        """Stores ``value`` under ``key`` without a TTL."""
+    def __delitem__(self, key: Key) -> None:
+        """Deletes ``key``; ``KeyError`` if it did not exist."""
+    def __contains__(self, key: Key) -> bool:
+        """Whether ``key`` is stored."""
+    def __enter__(self) -> "Client": ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[builtins.BaseException]],
+        exc: Optional[builtins.BaseException],
+        traceback: Optional[TracebackType],
+    ) -> bool:
+        """Closes idle connections."""

@@ -1,0 +1,212 @@
+//! Python values to the engine's codec and back.
+//!
+//! The flags and bytes are the codec's (`mcring::value`), shared with PHP
+//! and C; this file only picks the codec's kind for a Python object and
+//! builds Python objects from what the codec decoded. Structures go through
+//! Python's own `json` (or `pickle`, opt-in).
+
+use mcring::config::{Serializer, ValueFormat};
+use mcring::value::{self, CodecOptions, Decoded, Encoded, Value, ValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
+
+use crate::errors;
+
+static JSON_ENCODE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `json.JSONEncoder(separators=(",", ":")).encode`: compact JSON, as PHP's
+/// `json_encode` writes it. Made once (`json.dumps` with arguments builds a
+/// new encoder on every call).
+fn json_encode(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    JSON_ENCODE
+        .get_or_try_init(py, || {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("separators", (",", ":"))?;
+            let encoder = py.import("json")?.getattr("JSONEncoder")?.call((), Some(&kwargs))?;
+            Ok::<_, PyErr>(encoder.getattr("encode")?.unbind())
+        })
+        .map(|f| f.bind(py))
+}
+
+/// How a client turns values into stored bytes and flags, and back.
+#[derive(Clone, Copy, Debug)]
+pub struct Codec {
+    /// The codec's options (flags convention, compression threshold).
+    pub options: CodecOptions,
+    /// How dicts, lists and `None` are stored.
+    pub serializer: Serializer,
+    /// The largest value a compressed value may inflate to.
+    pub max_len: usize,
+}
+
+/// The codec's kind of a Python value, with its bytes kept alive.
+pub struct Prepared<'py> {
+    payload: Option<Bound<'py, PyBytes>>,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Bytes,
+    Json,
+    Pickle,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Prepared<'_> {
+    /// The value for the codec, borrowing the kept bytes (`Send`, so it can
+    /// be encoded with the GIL released).
+    pub fn value(&self) -> Value<'_> {
+        let bytes = self.payload.as_ref().map_or(&[][..], |b| b.as_bytes());
+        match self.kind {
+            Kind::Str => Value::Str(bytes),
+            Kind::Bytes => Value::Bytes(bytes),
+            Kind::Json => Value::Json(bytes),
+            Kind::Pickle => Value::Pickle(bytes),
+            Kind::Int(i) => Value::Int(i),
+            Kind::Float(x) => Value::Float(x),
+            Kind::Bool(b) => Value::Bool(b),
+        }
+    }
+}
+
+impl Codec {
+    /// Whether values may be pickled on write: with `serializer="pickle"`,
+    /// and always in pylibmc format (pylibmc pickles whatever has no flag).
+    fn pickles(&self) -> bool {
+        self.serializer == Serializer::Pickle || self.options.format == ValueFormat::Pylibmc
+    }
+
+    /// Picks the codec's kind for `obj`. `bool` is checked before `int`
+    /// (it is a subclass).
+    pub fn prepare<'py>(&self, obj: &Bound<'py, PyAny>) -> PyResult<Prepared<'py>> {
+        let py = obj.py();
+        let plain = |kind| Ok(Prepared { payload: None, kind });
+        if let Ok(b) = obj.cast::<PyBytes>() {
+            return Ok(Prepared { payload: Some(b.clone()), kind: Kind::Bytes });
+        }
+        if let Ok(s) = obj.cast::<PyString>() {
+            return Ok(Prepared { payload: Some(s.encode_utf8()?), kind: Kind::Str });
+        }
+        if let Ok(b) = obj.cast::<PyBool>() {
+            return plain(Kind::Bool(b.is_true()));
+        }
+        if obj.is_instance_of::<PyInt>() {
+            return match obj.extract::<i64>() {
+                Ok(i) => plain(Kind::Int(i)),
+                Err(_) if self.pickles() => self.pickle(obj),
+                Err(_) => Err(PyOverflowError::new_err(
+                    "int does not fit in 64 bits, which is all PHP and memcached's incr know; \
+                     use serializer=\"pickle\" to store it for Python only",
+                )),
+            };
+        }
+        if let Ok(f) = obj.cast::<PyFloat>() {
+            return plain(Kind::Float(f.value()));
+        }
+        let structure =
+            obj.is_none() || obj.is_instance_of::<PyDict>() || obj.is_instance_of::<PyList>();
+        if self.pickles() {
+            return self.pickle(obj);
+        }
+        if structure {
+            let text = json_encode(py)?.call1((obj,))?;
+            let text = text.cast::<PyString>()?.encode_utf8()?;
+            return Ok(Prepared { payload: Some(text), kind: Kind::Json });
+        }
+        let type_name = obj.get_type().name()?;
+        Err(PyTypeError::new_err(format!(
+            "cannot store a {type_name}: values are str, bytes, int, float, bool, and dict, \
+             list or None as JSON; use serializer=\"pickle\" to store other Python objects"
+        )))
+    }
+
+    fn pickle<'py>(&self, obj: &Bound<'py, PyAny>) -> PyResult<Prepared<'py>> {
+        let dumps = PICKLE_DUMPS.import(obj.py(), "pickle", "dumps")?;
+        let data = dumps.call1((obj,))?.cast_into::<PyBytes>()?;
+        Ok(Prepared { payload: Some(data), kind: Kind::Pickle })
+    }
+
+    /// Encodes a prepared value (compressing it when long enough); runs with
+    /// the GIL released.
+    pub fn encode<'a>(&self, value: &Value<'a>) -> mcring::Result<Encoded<'a>> {
+        value::encode(value, &self.options).map_err(|e| mcring::Error::BadValue(e.to_string()))
+    }
+
+    /// Decodes a stored value's bytes and flags; runs with the GIL released.
+    pub fn decode(&self, data: &[u8], flags: u32) -> Result<Decoded, ValueError> {
+        value::decode(data, flags, self.options.format, self.max_len)
+    }
+
+    /// The Python value of a decoded value, or `UnreadableValueError`.
+    pub fn python_value(
+        &self,
+        py: Python<'_>,
+        decoded: Result<Decoded, ValueError>,
+    ) -> PyResult<Py<PyAny>> {
+        let decoded = decoded.map_err(|e| errors::unreadable(py, format!("stored value: {e}")))?;
+        Ok(match decoded {
+            Decoded::Str(data) => match String::from_utf8(data) {
+                Ok(text) => PyString::new(py, &text).into_any().unbind(),
+                // A PHP string that is not UTF-8 text stays bytes.
+                Err(e) => PyBytes::new(py, e.as_bytes()).into_any().unbind(),
+            },
+            Decoded::Bytes(data) => PyBytes::new(py, &data).into_any().unbind(),
+            Decoded::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+            Decoded::BigInt(text) => py.get_type::<PyInt>().call1((text,))?.unbind(),
+            Decoded::Float(x) => PyFloat::new(py, x).into_any().unbind(),
+            Decoded::Bool(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
+            Decoded::Json(data) => {
+                let loads = JSON_LOADS.import(py, "json", "loads")?;
+                loads.call1((PyBytes::new(py, &data),))?.unbind()
+            }
+            Decoded::Pickle(data) => {
+                if !self.pickles() {
+                    return Err(errors::unreadable(
+                        py,
+                        "stored value is a Python pickle, which this client does not load: \
+                         pass serializer=\"pickle\" to read pickles (only from a cache that \
+                         only trusted clients write)"
+                            .to_string(),
+                    ));
+                }
+                let loads = PICKLE_LOADS.import(py, "pickle", "loads")?;
+                loads.call1((PyBytes::new(py, &data),))?.unbind()
+            }
+            Decoded::PhpSerialized(_) => return Err(php_only(py, "PHP's serialize()")),
+            Decoded::Igbinary(_) => return Err(php_only(py, "igbinary")),
+            Decoded::Msgpack(_) => return Err(php_only(py, "msgpack")),
+        })
+    }
+}
+
+fn php_only(py: Python<'_>, serializer: &str) -> PyErr {
+    errors::unreadable(
+        py,
+        format!(
+            "stored value was serialized by php-memcached with {serializer}, which Python \
+             cannot read; have PHP write structures as JSON (Memcached::SERIALIZER_JSON)"
+        ),
+    )
+}
+
+/// The bytes of an `append`/`prepend` payload: `str` (UTF-8) or `bytes`,
+/// added to the stored bytes as they are.
+pub fn raw_payload<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.clone());
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s.encode_utf8();
+    }
+    let type_name = obj.get_type().name()?;
+    Err(PyTypeError::new_err(format!("append and prepend take str or bytes, not {type_name}")))
+}
