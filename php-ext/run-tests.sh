@@ -5,14 +5,14 @@
 #   php-ext/run-tests.sh          everything
 #   php-ext/run-tests.sh --phpt   the .phpt tests only (no PHP-FPM pool)
 #
-# 1. the release libmcring (cargo build --release -p mcring-ffi);
-# 2. the extension built as in a checkout (phpize && ./configure && make),
-#    in a copy under target/php-ext/ so the source tree stays clean;
-# 3. the extension built with --with-mcring=PREFIX against an installed
+# 1. the release libmcring and the extension built as in a checkout
+#    (phpize && ./configure && make) by php-ext/build.sh, in a copy under
+#    target/php-ext/ so the source tree stays clean;
+# 2. the extension built with --with-mcring=PREFIX against an installed
 #    libmcring, and loaded;
-# 4. the .phpt tests (make test), with php-memcached loaded beside mcring
+# 3. the .phpt tests (make test), with php-memcached loaded beside mcring
 #    for the compatibility tests; then again under valgrind;
-# 5. a real PHP-FPM pool driven with FastCGI requests (tests/fpm/).
+# 4. a real PHP-FPM pool driven with FastCGI requests (tests/fpm/).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -102,23 +102,12 @@ prepare_copy() {
   (cd "$dir/php-ext" && phpize >phpize.out 2>&1 || { cat phpize.out; exit 1; })
 }
 
-say "libmcring (release)"
-(cd "$ROOT" && cargo build --release -p mcring-ffi)
-
 say "arginfo is generated from the stub"
 "$HERE/gen-arginfo.sh" --check
 
-say "build as in a checkout: phpize && ./configure && make"
-# The copy sees the checkout's include/ and target/release/ where a
-# checkout's php-ext/ does: one directory up.
-CHECKOUT="$BUILD/checkout"
-prepare_copy "$CHECKOUT"
-mkdir -p "$CHECKOUT/target"
-ln -s "$ROOT/include" "$CHECKOUT/include"
-ln -s "$ROOT/target/release" "$CHECKOUT/target/release"
-(cd "$CHECKOUT/php-ext" && ./configure >configure.out 2>&1 || { cat configure.out; exit 1; })
-make -C "$CHECKOUT/php-ext" -j2 >/dev/null
-EXT="$CHECKOUT/php-ext/modules/mcring.so"
+say "build as in a checkout: phpize && ./configure && make (php-ext/build.sh)"
+EXT="$("$HERE/build.sh")"
+CHECKOUT="$(cd "$(dirname "$EXT")/../.." && pwd)"
 # (Output captured first: grep -q ending a pipe early would fail it under pipefail.)
 modules="$(php -n -d "extension=$EXT" -m)"
 grep -qx mcring <<<"$modules" || die "php -m does not list mcring"
