@@ -3,9 +3,9 @@
  * call costs about the slowest server's round trip.
  *
  * libmcring hands found values to a callback while its request is in
- * progress. The callback only copies bytes with malloc(), which never
- * leaves through a PHP bailout; the values become PHP values after the
- * call returns.
+ * progress. The callback only decodes them with libmcring (no PHP code
+ * runs there, so no PHP error can jump out through libmcring's frames);
+ * they become PHP values after the call returns.
  */
 #include "mcring_client.h"
 #include "mcring_values.h"
@@ -61,13 +61,16 @@ static bool key_list_from(HashTable *array, uint32_t arg_num, key_list *list)
 	return true;
 }
 
-/* Values found by a multi-get, by key index: malloc'd copies. */
+/* Values found by a multi-get, decoded by libmcring, by key index. */
 typedef struct {
+	mcring_client *client;
 	size_t count;
-	char **data;
-	size_t *lens;
-	uint32_t *flags;
-	bool out_of_memory;
+	mcring_decoded **decoded;
+	/* The status of a value libmcring could not decode, by key index. */
+	mcring_status *failed;
+	/* The message of the first such failure (malloc'd), and its index. */
+	char *first_error;
+	size_t first_error_index;
 } found_values;
 
 static void on_value(void *userdata, size_t index, const uint8_t *value, size_t value_len,
@@ -75,18 +78,17 @@ static void on_value(void *userdata, size_t index, const uint8_t *value, size_t 
 {
 	(void) cas;
 	found_values *found = userdata;
-	if (index >= found->count || found->data[index] != NULL) {
+	if (index >= found->count || found->decoded[index] != NULL) {
 		return;
 	}
-	char *copy = malloc(value_len > 0 ? value_len : 1);
-	if (copy == NULL) {
-		found->out_of_memory = true;
-		return;
+	mcring_status status = mcring_decode(found->client, value, value_len, flags, &found->decoded[index]);
+	if (status != MCRING_OK) {
+		found->failed[index] = status;
+		if (found->first_error == NULL) {
+			found->first_error = strdup(mcring_last_error());
+			found->first_error_index = index;
+		}
 	}
-	memcpy(copy, value, value_len);
-	found->data[index] = copy;
-	found->lens[index] = value_len;
-	found->flags[index] = flags;
 }
 
 PHP_METHOD(McRing_Client, getMulti)
@@ -107,46 +109,48 @@ PHP_METHOD(McRing_Client, getMulti)
 	}
 
 	found_values found = {
+		.client = o->client,
 		.count = keys.count,
-		.data = ecalloc(keys.count, sizeof(char *)),
-		.lens = ecalloc(keys.count, sizeof(size_t)),
-		.flags = ecalloc(keys.count, sizeof(uint32_t)),
+		.decoded = ecalloc(keys.count, sizeof(mcring_decoded *)),
+		.failed = ecalloc(keys.count, sizeof(mcring_status)),
 	};
 	mcring_status status = mcring_get_multi(
 		o->client, keys.ptrs, keys.lens, keys.count, on_value, &found, NULL);
 	zend_string *message = NULL;
 	if (status != MCRING_OK) {
 		message = zend_string_init(mcring_last_error(), strlen(mcring_last_error()), 0);
-	} else if (found.out_of_memory) {
-		status = MCRING_INTERNAL_ERROR;
-		message = zend_string_init(ZEND_STRL("out of memory while copying values"), 0);
 	}
 
 	/* The values found, in the order of the keys. */
 	array_init_size(return_value, keys.count);
 	for (uint32_t i = 0; i < keys.count; i++) {
-		if (found.data[i] == NULL) {
+		mcring_status decoded = found.failed[i];
+		zend_string *error = NULL;
+		if (found.decoded[i] != NULL) {
+			zval value;
+			decoded = mcring_php_value(o->serializer, found.decoded[i], &value, &error);
+			mcring_decoded_free(found.decoded[i]);
+			if (decoded == MCRING_OK) {
+				zend_symtable_update(Z_ARRVAL_P(return_value), keys.keys[i], &value);
+			}
+		}
+		if (decoded == MCRING_OK) {
 			continue;
 		}
-		zval value;
-		zend_string *error = NULL;
-		mcring_status decoded = mcring_php_decode(o->client, o->serializer,
-			(const uint8_t *) found.data[i], found.lens[i], found.flags[i], &value, &error);
-		free(found.data[i]);
-		if (decoded == MCRING_OK) {
-			zend_symtable_update(Z_ARRVAL_P(return_value), keys.keys[i], &value);
-		} else if (status == MCRING_OK) {
+		if (status == MCRING_OK) {
 			/* The first value that cannot be read names the failure. */
 			status = decoded;
 			message = error != NULL ? error
-				: zend_string_init(mcring_last_error(), strlen(mcring_last_error()), 0);
+				: zend_strpprintf(0, "value of key \"%s\": %s", ZSTR_VAL(keys.keys[i]),
+					found.first_error != NULL && found.first_error_index == i ? found.first_error
+						: mcring_status_name(decoded));
 		} else if (error != NULL) {
 			zend_string_release(error);
 		}
 	}
-	efree(found.data);
-	efree(found.lens);
-	efree(found.flags);
+	efree(found.decoded);
+	efree(found.failed);
+	free(found.first_error);
 	key_list_free(&keys);
 	mcring_result_message(o, status, message);
 }

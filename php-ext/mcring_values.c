@@ -153,6 +153,16 @@ mcring_status mcring_php_decode(mcring_client *client, mcring_serializer seriali
 	if (status != MCRING_OK) {
 		return status;
 	}
+	status = mcring_php_value(serializer, d, out, error);
+	mcring_decoded_free(d);
+	return status;
+}
+
+mcring_status mcring_php_value(mcring_serializer serializer, const mcring_decoded *d, zval *out,
+	zend_string **error)
+{
+	*error = NULL;
+	mcring_status status = MCRING_OK;
 	const uint8_t *bytes = mcring_decoded_data(d);
 	size_t bytes_len = mcring_decoded_len(d);
 	switch (mcring_decoded_type(d)) {
@@ -202,6 +212,5 @@ mcring_status mcring_php_decode(mcring_client *client, mcring_serializer seriali
 		status = refuse("value has a type this extension does not know", error);
 		break;
 	}
-	mcring_decoded_free(d);
 	return status;
 }

@@ -26,4 +26,11 @@ mcring_status mcring_php_encode(mcring_client *client, mcring_serializer seriali
 mcring_status mcring_php_decode(mcring_client *client, mcring_serializer serializer,
 	const uint8_t *data, size_t len, uint32_t flags, zval *out, zend_string **error);
 
+/*
+ * A value libmcring decoded (mcring_decode()) as a PHP value in `*out`.
+ * On failure as mcring_php_decode().
+ */
+mcring_status mcring_php_value(mcring_serializer serializer, const mcring_decoded *d, zval *out,
+	zend_string **error);
+
 #endif /* MCRING_VALUES_H */

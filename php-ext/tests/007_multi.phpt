@@ -53,6 +53,14 @@ $plain->set($p . 'ok', 'fine');
 $got = $plain->getMulti([$p . 'ser', $p . 'ok']);
 check('unreadable value left out', $got === [$p . 'ok' => 'fine'] && $plain->getResultCode() === McRing\Client::RES_BAD_VALUE);
 
+// Bytes libmcring cannot decode (compressed flags over garbage).
+$at = $plain->getServerByKey($p . 'corrupt');
+mcring_test_raw_set($at['host'] . ':' . $at['port'], $p . 'corrupt', 0x30, 'not zlib at all');
+$got = $plain->getMulti([$p . 'ok', $p . 'corrupt']);
+check('corrupt value left out', $got === [$p . 'ok' => 'fine'] && $plain->getResultCode() === McRing\Client::RES_BAD_VALUE
+    && str_contains($plain->getResultMessage(), $p . 'corrupt'), $plain->getResultMessage());
+check('corrupt value with get', $plain->get($p . 'corrupt') === false && $plain->getResultCode() === McRing\Client::RES_BAD_VALUE);
+
 try {
     $c->getMulti([['nested']]);
     check('keys of another type', false);
@@ -79,4 +87,6 @@ ok empty deleteMulti
 ok getMulti with a bad key
 ok deleteMulti with a bad key
 ok unreadable value left out
+ok corrupt value left out
+ok corrupt value with get
 ok keys of another type
