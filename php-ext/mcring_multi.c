@@ -3,9 +3,10 @@
  * call costs about the slowest server's round trip.
  *
  * libmcring hands found values to a callback while its request is in
- * progress. The callback only decodes them with libmcring (no PHP code
- * runs there, so no PHP error can jump out through libmcring's frames);
- * they become PHP values after the call returns.
+ * progress. The callback only copies them, with malloc(), into one buffer
+ * per call: no PHP code runs there, so no PHP error (memory_limit) can jump
+ * out through libmcring's frames. They are decoded and become PHP values
+ * one at a time after the call returns.
  */
 #include "mcring_client.h"
 #include "mcring_values.h"
@@ -61,16 +62,17 @@ static bool key_list_from(HashTable *array, uint32_t arg_num, key_list *list)
 	return true;
 }
 
-/* Values found by a multi-get, decoded by libmcring, by key index. */
+/* Values found by a multi-get, as stored: their bytes one after another in
+   one malloc'd buffer, and where each key's are. */
 typedef struct {
-	mcring_client *client;
 	size_t count;
-	mcring_decoded **decoded;
-	/* The status of a value libmcring could not decode, by key index. */
-	mcring_status *failed;
-	/* The message of the first such failure (malloc'd), and its index. */
-	char *first_error;
-	size_t first_error_index;
+	char *bytes;
+	size_t used, capacity;
+	/* By key index: offset in `bytes` + 1 (0: not found), length, flags. */
+	size_t *offsets;
+	size_t *lens;
+	uint32_t *flags;
+	bool out_of_memory;
 } found_values;
 
 static void on_value(void *userdata, size_t index, const uint8_t *value, size_t value_len,
@@ -78,17 +80,25 @@ static void on_value(void *userdata, size_t index, const uint8_t *value, size_t 
 {
 	(void) cas;
 	found_values *found = userdata;
-	if (index >= found->count || found->decoded[index] != NULL) {
+	if (index >= found->count || found->offsets[index] != 0) {
 		return;
 	}
-	mcring_status status = mcring_decode(found->client, value, value_len, flags, &found->decoded[index]);
-	if (status != MCRING_OK) {
-		found->failed[index] = status;
-		if (found->first_error == NULL) {
-			found->first_error = strdup(mcring_last_error());
-			found->first_error_index = index;
+	if (value_len > found->capacity - found->used) {
+		size_t capacity = found->capacity * 2 > found->used + value_len
+			? found->capacity * 2 : found->used + value_len;
+		char *bytes = realloc(found->bytes, capacity > 0 ? capacity : 1);
+		if (bytes == NULL) {
+			found->out_of_memory = true;
+			return;
 		}
+		found->bytes = bytes;
+		found->capacity = capacity;
 	}
+	memcpy(found->bytes + found->used, value, value_len);
+	found->offsets[index] = found->used + 1;
+	found->lens[index] = value_len;
+	found->flags[index] = flags;
+	found->used += value_len;
 }
 
 PHP_METHOD(McRing_Client, getMulti)
@@ -109,48 +119,53 @@ PHP_METHOD(McRing_Client, getMulti)
 	}
 
 	found_values found = {
-		.client = o->client,
 		.count = keys.count,
-		.decoded = ecalloc(keys.count, sizeof(mcring_decoded *)),
-		.failed = ecalloc(keys.count, sizeof(mcring_status)),
+		.capacity = 16384,
+		.bytes = malloc(16384),
+		.offsets = ecalloc(keys.count, sizeof(size_t)),
+		.lens = ecalloc(keys.count, sizeof(size_t)),
+		.flags = ecalloc(keys.count, sizeof(uint32_t)),
 	};
+	if (found.bytes == NULL) {
+		found.capacity = 0;
+	}
 	mcring_status status = mcring_get_multi(
 		o->client, keys.ptrs, keys.lens, keys.count, on_value, &found, NULL);
 	zend_string *message = NULL;
 	if (status != MCRING_OK) {
 		message = zend_string_init(mcring_last_error(), strlen(mcring_last_error()), 0);
+	} else if (found.out_of_memory) {
+		status = MCRING_INTERNAL_ERROR;
+		message = zend_string_init(ZEND_STRL("out of memory while copying values"), 0);
 	}
 
 	/* The values found, in the order of the keys. */
 	array_init_size(return_value, keys.count);
 	for (uint32_t i = 0; i < keys.count; i++) {
-		mcring_status decoded = found.failed[i];
-		zend_string *error = NULL;
-		if (found.decoded[i] != NULL) {
-			zval value;
-			decoded = mcring_php_value(o->serializer, found.decoded[i], &value, &error);
-			mcring_decoded_free(found.decoded[i]);
-			if (decoded == MCRING_OK) {
-				zend_symtable_update(Z_ARRVAL_P(return_value), keys.keys[i], &value);
-			}
-		}
-		if (decoded == MCRING_OK) {
+		if (found.offsets[i] == 0) {
 			continue;
 		}
-		if (status == MCRING_OK) {
+		zval value;
+		zend_string *error = NULL;
+		mcring_status decoded = mcring_php_decode(o->client, o->serializer,
+			(const uint8_t *) found.bytes + found.offsets[i] - 1, found.lens[i], found.flags[i],
+			&value, &error);
+		if (decoded == MCRING_OK) {
+			zend_symtable_update(Z_ARRVAL_P(return_value), keys.keys[i], &value);
+		} else if (status == MCRING_OK) {
 			/* The first value that cannot be read names the failure. */
 			status = decoded;
 			message = error != NULL ? error
 				: zend_strpprintf(0, "value of key \"%s\": %s", ZSTR_VAL(keys.keys[i]),
-					found.first_error != NULL && found.first_error_index == i ? found.first_error
-						: mcring_status_name(decoded));
+					mcring_last_error());
 		} else if (error != NULL) {
 			zend_string_release(error);
 		}
 	}
-	efree(found.decoded);
-	efree(found.failed);
-	free(found.first_error);
+	free(found.bytes);
+	efree(found.offsets);
+	efree(found.lens);
+	efree(found.flags);
 	key_list_free(&keys);
 	mcring_result_message(o, status, message);
 }
