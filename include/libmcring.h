@@ -116,6 +116,30 @@ typedef enum {
 } mcring_status;
 
 /**
+ * How a client's structured values (arrays, dicts, objects) are to be
+ * serialized: the `serializer` option. A binding serializes them itself
+ * and stores the text with the matching encoder
+ * (`mcring_encode_json()`, `mcring_encode_pickle()`,
+ * `mcring_encode_php_serialized()`).
+ *
+ * The numeric values are part of the ABI and never change.
+ */
+typedef enum {
+  /**
+   * JSON, readable by every language (the default).
+   */
+  MCRING_SERIALIZER_JSON = 0,
+  /**
+   * Python pickle.
+   */
+  MCRING_SERIALIZER_PICKLE = 1,
+  /**
+   * PHP `serialize()`.
+   */
+  MCRING_SERIALIZER_PHP = 2,
+} mcring_serializer;
+
+/**
  * The kind of a decoded value.
  *
  * The numeric values are part of the ABI and never change.
@@ -215,6 +239,37 @@ typedef struct mcring_stats mcring_stats;
  * Thread safety: immutable; may be read by several threads at once.
  */
 typedef struct mcring_value mcring_value;
+
+/**
+ * One configured server, as `mcring_server_info()` describes it.
+ *
+ * The layout is part of the ABI: callers allocate it.
+ */
+typedef struct {
+  /**
+   * The server's name: `host:port` (`[v6addr]:port`, or the socket
+   * path), as `mcring_server_for_key()` and the statistics name it.
+   * Valid as long as the client.
+   */
+  const char *name;
+  /**
+   * The host as configured (an IPv6 address without brackets), or the
+   * socket path. Valid as long as the client.
+   */
+  const char *host;
+  /**
+   * The TCP port; 0 for a unix socket.
+   */
+  uint16_t port;
+  /**
+   * The weight for `ketama-weighted` placement (at least 1).
+   */
+  uint32_t weight;
+  /**
+   * Whether the server is reached over a unix socket.
+   */
+  bool is_unix;
+} mcring_server;
 
 /**
  * Receives one value found by `mcring_get_multi()` or
@@ -428,6 +483,44 @@ mcring_status mcring_server_for_key(mcring_client *c,
                                     size_t buf_len);
 
 /**
+ * The number of configured servers (gutter servers not included); 0 if
+ * `c` is NULL.
+ *
+ * # Safety
+ * `c` must be NULL or a live client handle.
+ */
+size_t mcring_server_count(mcring_client *c);
+
+/**
+ * Describes configured server number `index` (in configuration order, as
+ * in the statistics) in `*out`.
+ *
+ * Returns `MCRING_OK`, or `MCRING_INVALID_ARGUMENT` if `index` is not
+ * below `mcring_server_count()` or a pointer is NULL.
+ *
+ * # Safety
+ * `c` must be NULL or a live client handle; `out` NULL or writable.
+ */
+mcring_status mcring_server_info(mcring_client *c, size_t index, mcring_server *out);
+
+/**
+ * Writes the index (in configuration order, as for `mcring_server_info()`)
+ * of the server that owns `key` to `*index`: the server
+ * `mcring_server_for_key()` names. Computed only: no connection is made.
+ *
+ * Returns `MCRING_OK`, `MCRING_BAD_KEY`, `MCRING_NO_SERVERS`, or
+ * `MCRING_INVALID_ARGUMENT` if a pointer is NULL.
+ *
+ * # Safety
+ * `c` must be NULL or a live client handle; `key` NULL or `key_len`
+ * readable bytes; `index` NULL or writable.
+ */
+mcring_status mcring_server_index_for_key(mcring_client *c,
+                                          const char *key,
+                                          size_t key_len,
+                                          size_t *index);
+
+/**
  * Encodes a text string (`len` bytes at `data`; NULL if `len` is 0), with
  * the application's `user_flags` in the high 16 bits of the flags. On
  * success `*out` is a new value (free it with `mcring_value_free()`) to
@@ -529,6 +622,16 @@ mcring_status mcring_encode_float(mcring_client *c,
  * `c` must be NULL or a live client; `out` NULL or writable.
  */
 mcring_status mcring_encode_bool(mcring_client *c, bool v, uint16_t user_flags, mcring_value **out);
+
+/**
+ * The serializer the client's `serializer` option names, for the binding
+ * to serialize structured values with; `MCRING_SERIALIZER_JSON` (the
+ * default) if `c` is NULL.
+ *
+ * # Safety
+ * `c` must be NULL or a live client.
+ */
+mcring_serializer mcring_client_serializer(mcring_client *c);
 
 /**
  * Decodes a stored value (`len` bytes at `data`, NULL if `len` is 0, with

@@ -11,6 +11,7 @@ export VENV
 APT_PACKAGES=(
   memcached libmemcached-dev libmemcached-tools
   php-cli php-dev php-memcached php-fpm libfcgi-bin
+  php-parser
   python3-venv python3-dev gcc make pkg-config valgrind
 )
 

@@ -33,5 +33,8 @@ target/py-venv/bin/python -c 'import mcring; mcring.Client(["127.0.0.1:11211"]).
 target/py-venv/bin/python -m pip install -q --disable-pip-version-check pytest pylibmc
 (cd python/tests && ../../target/py-venv/bin/python -m pytest -q -p no:cacheprovider .)
 
+step "PHP extension: builds (checkout and installed libmcring), .phpt tests, a PHP-FPM pool"
+php-ext/run-tests.sh
+
 echo
 echo "all tests passed"

@@ -1,8 +1,9 @@
 //! The client handle: creating, freeing, placement.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
 
-use mcring::Client;
+use mcring::config::Transport;
+use mcring::{Client, ServerSpec};
 
 use crate::args;
 use crate::boundary::{status_call, value_call, Failure};
@@ -19,6 +20,24 @@ use crate::status::mcring_status::{self, *};
 /// parent's.
 pub struct mcring_client {
     pub(crate) inner: Client,
+    /// The configured servers' names and hosts as C strings, for
+    /// `mcring_server_info()` to hand out for as long as the client lives.
+    server_strings: Vec<(CString, CString)>,
+}
+
+impl mcring_client {
+    /// Wraps an engine client.
+    pub(crate) fn new(inner: Client) -> mcring_client {
+        let server_strings =
+            inner.servers().iter().map(|s| (c_text(&s.name()), c_text(&s.host))).collect();
+        mcring_client { inner, server_strings }
+    }
+}
+
+/// A C string of configuration text, which never holds a NUL (it came from
+/// C strings); one would be escaped rather than cut the text short.
+fn c_text(text: &str) -> CString {
+    CString::new(text.replace('\0', "\\0")).unwrap_or_default()
 }
 
 /// Borrows the client behind a handle.
@@ -61,7 +80,7 @@ pub unsafe extern "C" fn mcring_client_new(
             .to_str()
             .map_err(|_| Failure::new(MCRING_BAD_CONFIG, "bad config: not valid UTF-8"))?;
         let inner = Client::from_config_str(config)?;
-        args::give(out, mcring_client { inner });
+        args::give(out, mcring_client::new(inner));
         Ok(MCRING_OK)
     })
 }
@@ -127,6 +146,109 @@ pub unsafe extern "C" fn mcring_server_for_key(
         let name = c.server_for(key)?.name();
         // SAFETY: `buf` is non-NULL with `buf_len` writable bytes.
         unsafe { write_c_string(&name, buf.as_ptr(), buf_len) }?;
+        Ok(MCRING_OK)
+    })
+}
+
+/// One configured server, as `mcring_server_info()` describes it.
+///
+/// The layout is part of the ABI: callers allocate it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct mcring_server {
+    /// The server's name: `host:port` (`[v6addr]:port`, or the socket
+    /// path), as `mcring_server_for_key()` and the statistics name it.
+    /// Valid as long as the client.
+    pub name: *const c_char,
+    /// The host as configured (an IPv6 address without brackets), or the
+    /// socket path. Valid as long as the client.
+    pub host: *const c_char,
+    /// The TCP port; 0 for a unix socket.
+    pub port: u16,
+    /// The weight for `ketama-weighted` placement (at least 1).
+    pub weight: u32,
+    /// Whether the server is reached over a unix socket.
+    pub is_unix: bool,
+}
+
+/// The number of configured servers (gutter servers not included); 0 if
+/// `c` is NULL.
+///
+/// # Safety
+/// `c` must be NULL or a live client handle.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_server_count(c: *mut mcring_client) -> usize {
+    // SAFETY: forwarded from the caller.
+    value_call(0, || unsafe { client(c) }.map_or(0, |c| c.servers().len()))
+}
+
+/// Describes configured server number `index` (in configuration order, as
+/// in the statistics) in `*out`.
+///
+/// Returns `MCRING_OK`, or `MCRING_INVALID_ARGUMENT` if `index` is not
+/// below `mcring_server_count()` or a pointer is NULL.
+///
+/// # Safety
+/// `c` must be NULL or a live client handle; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_server_info(
+    c: *mut mcring_client,
+    index: usize,
+    out: *mut mcring_server,
+) -> mcring_status {
+    status_call(|| {
+        // SAFETY: forwarded from the caller.
+        let handle = unsafe { args::borrow(c.cast_const(), "client") }?;
+        let out = args::out(out, "out")?;
+        let count = handle.inner.servers().len();
+        let (Some(spec), Some((name, host))) =
+            (handle.inner.servers().get(index), handle.server_strings.get(index))
+        else {
+            return Err(Failure::invalid(format!(
+                "server index {index} is out of range (the client has {count})"
+            )));
+        };
+        let info = mcring_server {
+            name: name.as_ptr(),
+            host: host.as_ptr(),
+            port: spec.port,
+            weight: spec.weight,
+            is_unix: spec.transport == Transport::Unix,
+        };
+        // SAFETY: `out` is non-NULL and the caller vouches it is writable.
+        unsafe { out.as_ptr().write(info) };
+        Ok(MCRING_OK)
+    })
+}
+
+/// Writes the index (in configuration order, as for `mcring_server_info()`)
+/// of the server that owns `key` to `*index`: the server
+/// `mcring_server_for_key()` names. Computed only: no connection is made.
+///
+/// Returns `MCRING_OK`, `MCRING_BAD_KEY`, `MCRING_NO_SERVERS`, or
+/// `MCRING_INVALID_ARGUMENT` if a pointer is NULL.
+///
+/// # Safety
+/// `c` must be NULL or a live client handle; `key` NULL or `key_len`
+/// readable bytes; `index` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_server_index_for_key(
+    c: *mut mcring_client,
+    key: *const c_char,
+    key_len: usize,
+    index: *mut usize,
+) -> mcring_status {
+    status_call(|| {
+        // SAFETY: forwarded from the caller.
+        let (c, key) = unsafe { (client(c)?, args::key(key, key_len)?) };
+        let index = args::out(index, "index")?;
+        let owner: &ServerSpec = c.server_for(key)?;
+        let position =
+            c.servers().iter().position(|s| std::ptr::eq(s, owner)).ok_or_else(|| {
+                Failure::new(MCRING_INTERNAL_ERROR, "key owner is not a configured server")
+            })?;
+        // SAFETY: `index` is non-NULL and the caller vouches it is writable.
+        unsafe { index.as_ptr().write(position) };
         Ok(MCRING_OK)
     })
 }

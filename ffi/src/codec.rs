@@ -9,6 +9,7 @@
 //! (`mcring_value_data()`, `mcring_value_len()`, `mcring_value_flags()`);
 //! decoding turns the bytes and flags read back into an `mcring_decoded`.
 
+use mcring::config::Serializer;
 use mcring::value::{self, CodecOptions, Decoded, Value};
 use mcring::Item;
 
@@ -53,6 +54,24 @@ pub enum mcring_value_type {
     MCRING_TYPE_IGBINARY = 9,
     /// msgpack output (written by php-memcached). `mcring_decoded_data()`.
     MCRING_TYPE_MSGPACK = 10,
+}
+
+/// How a client's structured values (arrays, dicts, objects) are to be
+/// serialized: the `serializer` option. A binding serializes them itself
+/// and stores the text with the matching encoder
+/// (`mcring_encode_json()`, `mcring_encode_pickle()`,
+/// `mcring_encode_php_serialized()`).
+///
+/// The numeric values are part of the ABI and never change.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mcring_serializer {
+    /// JSON, readable by every language (the default).
+    MCRING_SERIALIZER_JSON = 0,
+    /// Python pickle.
+    MCRING_SERIALIZER_PICKLE = 1,
+    /// PHP `serialize()`.
+    MCRING_SERIALIZER_PHP = 2,
 }
 
 /// A value decoded from its stored bytes and flags. Opaque; made by
@@ -230,6 +249,26 @@ pub unsafe extern "C" fn mcring_encode_bool(
 ) -> mcring_status {
     // SAFETY: forwarded from the caller.
     unsafe { encode(c, || Ok(Value::Bool(v)), user_flags, out) }
+}
+
+/// The serializer the client's `serializer` option names, for the binding
+/// to serialize structured values with; `MCRING_SERIALIZER_JSON` (the
+/// default) if `c` is NULL.
+///
+/// # Safety
+/// `c` must be NULL or a live client.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_client_serializer(c: *mut mcring_client) -> mcring_serializer {
+    use mcring_serializer::*;
+    // SAFETY: forwarded from the caller.
+    value_call(MCRING_SERIALIZER_JSON, || match unsafe { client(c) } {
+        Ok(c) => match c.config().serializer {
+            Serializer::Json => MCRING_SERIALIZER_JSON,
+            Serializer::Pickle => MCRING_SERIALIZER_PICKLE,
+            Serializer::Php => MCRING_SERIALIZER_PHP,
+        },
+        Err(_) => MCRING_SERIALIZER_JSON,
+    })
 }
 
 /// Decodes a stored value (`len` bytes at `data`, NULL if `len` is 0, with

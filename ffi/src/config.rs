@@ -181,7 +181,7 @@ pub unsafe extern "C" fn mcring_client_new_with_config(
         // SAFETY: forwarded from the caller.
         let config = unsafe { args::borrow(config, "config") }?;
         let inner = Client::new(config.inner.clone())?;
-        args::give(out, mcring_client { inner });
+        args::give(out, mcring_client::new(inner));
         Ok(MCRING_OK)
     })
 }

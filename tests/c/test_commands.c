@@ -355,6 +355,16 @@ static void codec(mcring_client *c) {
   mcring_value_free(e);
   mcring_client_free(py);
 
+  /* The serializer option tells a binding how to store structures. */
+  CHECK(mcring_client_serializer(c) == MCRING_SERIALIZER_JSON);
+  mcring_client *with_php = test_client_with("serializer=php");
+  CHECK(mcring_client_serializer(with_php) == MCRING_SERIALIZER_PHP);
+  mcring_client_free(with_php);
+  mcring_client *with_pickle = test_client_with("serializer=pickle");
+  CHECK(mcring_client_serializer(with_pickle) == MCRING_SERIALIZER_PICKLE);
+  mcring_client_free(with_pickle);
+  CHECK(mcring_client_serializer(NULL) == MCRING_SERIALIZER_JSON);
+
   /* NULL handles give zero values. */
   CHECK(mcring_decoded_type(NULL) == MCRING_TYPE_STRING);
   CHECK(mcring_decoded_data(NULL) == NULL && mcring_decoded_len(NULL) == 0);

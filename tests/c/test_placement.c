@@ -86,6 +86,34 @@ static void config_string(const struct scenario *s, char *out, size_t size) {
   }
 }
 
+/* The client describes its servers as configured, in order. */
+static void server_list(const struct scenario *s, mcring_client *c) {
+  CHECK(mcring_server_count(c) == s->count);
+  for (size_t i = 0; i < s->count; i++) {
+    const struct server *sv = &s->servers[i];
+    mcring_server info;
+    memset(&info, 0, sizeof info);
+    CHECK_STATUS(mcring_server_info(c, i, &info), MCRING_OK);
+    CHECK(info.host != NULL && strcmp(info.host, sv->host) == 0);
+    CHECK(info.port == sv->port && info.weight == sv->weight);
+    CHECK(info.is_unix == (sv->port == 0));
+    char name[256];
+    if (sv->port == 0) snprintf(name, sizeof name, "%s", sv->host);
+    else if (strchr(sv->host, ':')) snprintf(name, sizeof name, "[%s]:%u", sv->host, sv->port);
+    else snprintf(name, sizeof name, "%s:%u", sv->host, sv->port);
+    CHECK(info.name != NULL && strcmp(info.name, name) == 0);
+  }
+  mcring_server info;
+  CHECK_STATUS(mcring_server_info(c, s->count, &info), MCRING_INVALID_ARGUMENT);
+  CHECK(last_error_has("out of range"));
+  CHECK_STATUS(mcring_server_info(c, 0, NULL), MCRING_INVALID_ARGUMENT);
+  CHECK_STATUS(mcring_server_info(NULL, 0, &info), MCRING_INVALID_ARGUMENT);
+  CHECK(mcring_server_count(NULL) == 0);
+  size_t index;
+  CHECK_STATUS(mcring_server_index_for_key(c, S("a b"), &index), MCRING_BAD_KEY);
+  CHECK_STATUS(mcring_server_index_for_key(c, S("k"), NULL), MCRING_INVALID_ARGUMENT);
+}
+
 /* libmemcached set up the way its users get each distribution. */
 static memcached_st *libmemcached_for(const struct scenario *s) {
   memcached_st *memc = memcached_create(NULL);
@@ -134,6 +162,7 @@ int main(void) {
     config_string(sc, config, sizeof config);
     mcring_client *c = test_client(config);
     memcached_st *memc = libmemcached_for(sc);
+    server_list(sc, c);
     long mismatches = 0;
     size_t used[16] = {0};
     for (long i = 0; i < keys; i++) {
@@ -151,6 +180,16 @@ int main(void) {
           strcmp(ours, theirs) != 0) {
         if (mismatches++ < 3)
           fprintf(stderr, "%s: key %ld: mcring %s, libmemcached %s\n", sc->name, i, ours, theirs);
+        continue;
+      }
+      /* The same server by index, with libmemcached's host and port. */
+      size_t index = sc->count;
+      mcring_server info;
+      if (mcring_server_index_for_key(c, key, len, &index) != MCRING_OK ||
+          mcring_server_info(c, index, &info) != MCRING_OK || strcmp(info.name, ours) != 0 ||
+          strcmp(info.host, memcached_server_name(server)) != 0 ||
+          info.port != memcached_server_port(server)) {
+        if (mismatches++ < 3) fprintf(stderr, "%s: key %ld: index %zu\n", sc->name, i, index);
         continue;
       }
       for (size_t j = 0; j < sc->count; j++) {

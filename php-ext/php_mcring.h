@@ -1,0 +1,29 @@
+/*
+ * mcring: a PHP extension over libmcring, the C ABI of the mcring memcached
+ * client engine. The engine does placement, failover, pooling and the value
+ * codec; this extension turns PHP values and calls into libmcring calls.
+ */
+#ifndef PHP_MCRING_H
+#define PHP_MCRING_H
+
+#include "php.h"
+
+#define PHP_MCRING_VERSION "0.1.0"
+
+extern zend_module_entry mcring_module_entry;
+#define phpext_mcring_ptr &mcring_module_entry
+
+ZEND_BEGIN_MODULE_GLOBALS(mcring)
+	/* mcring.shared_health: server health in memory shared by the
+	   processes forked after module start (PHP-FPM workers). */
+	bool shared_health;
+ZEND_END_MODULE_GLOBALS(mcring)
+
+ZEND_EXTERN_MODULE_GLOBALS(mcring)
+#define MCRING_G(v) ZEND_MODULE_GLOBALS_ACCESSOR(mcring, v)
+
+#if defined(ZTS) && defined(COMPILE_DL_MCRING)
+ZEND_TSRMLS_CACHE_EXTERN()
+#endif
+
+#endif /* PHP_MCRING_H */

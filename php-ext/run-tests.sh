@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Builds the mcring PHP extension and runs its tests against real memcached
+# processes on free 127.0.0.1 ports (stopped by pid at the end):
+#
+#   php-ext/run-tests.sh          everything
+#   php-ext/run-tests.sh --phpt   the .phpt tests only (no PHP-FPM pool)
+#
+# 1. the release libmcring and the extension built as in a checkout
+#    (phpize && ./configure && make) by php-ext/build.sh, in a copy under
+#    target/php-ext/ so the source tree stays clean;
+# 2. the extension built with --with-mcring=PREFIX against an installed
+#    libmcring, and loaded;
+# 3. the .phpt tests (make test), with php-memcached loaded beside mcring
+#    for the compatibility tests; then again under valgrind;
+# 4. a real PHP-FPM pool driven with FastCGI requests (tests/fpm/).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+BUILD="$ROOT/target/php-ext"
+MEMCACHED="${MEMCACHED:-memcached}"
+ONLY_PHPT=0
+[[ "${1:-}" == "--phpt" ]] && ONLY_PHPT=1
+
+say() { printf '\n--> %s\n' "$*"; }
+die() { echo "run-tests.sh: $*" >&2; exit 1; }
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill -CONT "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+# A port that was free a moment ago on 127.0.0.1.
+free_port() {
+  php -n -r '$s = stream_socket_server("tcp://127.0.0.1:0"); echo explode(":", stream_socket_get_name($s, false))[1];'
+}
+
+# Whether memcached on $1 answers `version`.
+answers() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf 'version\r\n' >&3
+    IFS= read -r -t 2 line <&3
+    [[ "$line" == VERSION* ]]
+  ) 2>/dev/null
+}
+
+# Starts memcached on a free port; sets STARTED_PORT and STARTED_PID.
+start_memcached() {
+  local as_root=()
+  [[ "$(id -u)" == 0 ]] && as_root=(-u root)
+  for _ in $(seq 20); do
+    local port pid
+    port="$(free_port)"
+    "$MEMCACHED" "${as_root[@]}" -l 127.0.0.1 -p "$port" -U 0 -t 2 -m 64 >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 500); do
+      kill -0 "$pid" 2>/dev/null || break
+      if answers "$port"; then
+        PIDS+=("$pid")
+        STARTED_PORT=$port
+        STARTED_PID=$pid
+        return 0
+      fi
+      sleep 0.02
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  die "could not start $MEMCACHED"
+}
+
+# The count on a run-tests.php summary line: "Tests $1 : N".
+summary_count() {
+  grep -oE "^Tests $1 +: +[0-9]+" "$2" | grep -oE '[0-9]+$' || echo 0
+}
+
+# Prints the summary of a run-tests.php output file ($1, exit status $2);
+# fails (printing it all) unless tests passed and none failed, was skipped,
+# borked, leaked or warned.
+summary_ok() {
+  sed -n '/^Number of tests/,/^=====*$/p' "$1"
+  local bad=0 what
+  (($2 == 0)) && (($(summary_count passed "$1") > 0)) || bad=1
+  for what in failed skipped borked leaked warned; do
+    (($(summary_count "$what" "$1") == 0)) || bad=1
+  done
+  ((bad == 0)) || { cat "$1" >&2; return 1; }
+}
+
+# Copies the extension's sources into $1/php-ext and runs phpize there.
+prepare_copy() {
+  local dir=$1
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cp -r "$HERE" "$dir/php-ext"
+  (cd "$dir/php-ext" && phpize >phpize.out 2>&1 || { cat phpize.out; exit 1; })
+}
+
+say "arginfo is generated from the stub"
+"$HERE/gen-arginfo.sh" --check
+
+say "build as in a checkout: phpize && ./configure && make (php-ext/build.sh)"
+EXT="$("$HERE/build.sh")"
+CHECKOUT="$(cd "$(dirname "$EXT")/../.." && pwd)"
+# (Output captured first: grep -q ending a pipe early would fail it under pipefail.)
+modules="$(php -n -d "extension=$EXT" -m)"
+grep -qx mcring <<<"$modules" || die "php -m does not list mcring"
+echo "built $EXT"
+
+say "build against an installed libmcring: ./configure --with-mcring=PREFIX"
+PREFIX="$BUILD/prefix"
+rm -rf "$PREFIX"
+PREFIX="$PREFIX" "$ROOT/scripts/install-libmcring.sh" >/dev/null
+INSTALLED="$BUILD/installed"
+prepare_copy "$INSTALLED"
+(cd "$INSTALLED/php-ext" && ./configure --with-mcring="$PREFIX" >configure.out 2>&1 ||
+  { cat configure.out; exit 1; })
+make -C "$INSTALLED/php-ext" -j2 >/dev/null
+modules="$(php -n -d "extension=$INSTALLED/php-ext/modules/mcring.so" -m)"
+grep -qx mcring <<<"$modules" || die "the extension built with --with-mcring=PREFIX does not load"
+libraries="$(ldd "$INSTALLED/php-ext/modules/mcring.so")"
+grep -q "$PREFIX/lib/libmcring.so" <<<"$libraries" ||
+  die "the extension built with --with-mcring=PREFIX does not use PREFIX's libmcring"
+echo "built and loaded against $PREFIX"
+
+say "servers"
+start_memcached; port1=$STARTED_PORT
+start_memcached; port2=$STARTED_PORT
+start_memcached; port3=$STARTED_PORT
+start_memcached; stopped_port=$STARTED_PORT; kill -STOP "$STARTED_PID"
+closed_port="$(free_port)"
+export MCRING_TEST_SERVERS="127.0.0.1:$port1 127.0.0.1:$port2 127.0.0.1:$port3"
+export MCRING_TEST_STOPPED="127.0.0.1:$stopped_port"
+export MCRING_TEST_CLOSED="127.0.0.1:$closed_port"
+export MEMCACHED
+echo "memcached on $port1, $port2 and $port3; stopped (SIGSTOP) on $stopped_port; closed port $closed_port"
+
+say ".phpt tests (make test)"
+# php-memcached (and the serializers it was built with) beside mcring, for
+# the tests that compare the two; `make test` adds mcring itself.
+EXT_DIR="$(php-config --extension-dir)"
+PEERS="-d extension=$EXT_DIR/igbinary.so -d extension=$EXT_DIR/msgpack.so -d extension=$EXT_DIR/memcached.so"
+out="$BUILD/phpt.out"
+set +e
+make -C "$CHECKOUT/php-ext" test NO_INTERACTION=1 \
+  TEST_PHP_ARGS="-q --show-diff $PEERS" >"$out" 2>&1
+status=$?
+set -e
+summary_ok "$out" $status || die ".phpt tests failed or were skipped (full output above)"
+
+if [[ "${VALGRIND:-1}" != 0 ]]; then
+  say ".phpt tests again under valgrind (VALGRIND=0 skips this)"
+  out="$BUILD/phpt-valgrind.out"
+  set +e
+  VALGRIND_OPTS="--suppressions=$HERE/tests/valgrind.supp" make -C "$CHECKOUT/php-ext" test \
+    NO_INTERACTION=1 TEST_PHP_ARGS="-q -m --show-diff $PEERS" >"$out" 2>&1
+  status=$?
+  set -e
+  if ! summary_ok "$out" $status; then
+    cat "$CHECKOUT"/php-ext/tests/*.mem >&2 2>/dev/null || true
+    die ".phpt tests under valgrind failed or leaked (full output above)"
+  fi
+fi
+
+if ((ONLY_PHPT == 0)); then
+  say "PHP-FPM pool driven with FastCGI requests"
+  php -n "$HERE/tests/fpm/pool_test.php" "$EXT"
+fi
+
+echo
+echo "PHP extension tests passed"

@@ -1,0 +1,50 @@
+--TEST--
+mcring loads: classes, result codes, phpinfo() with the version and settings
+--SKIPIF--
+<?php if (!extension_loaded('mcring')) die('skip mcring not loaded'); ?>
+--FILE--
+<?php
+var_dump(extension_loaded('mcring'), phpversion('mcring'));
+var_dump(class_exists('McRing\Client'), is_subclass_of('McRing\Exception', 'RuntimeException'));
+$codes = (new ReflectionClass('McRing\Client'))->getConstants();
+foreach ($codes as $name => $value) {
+    echo "$name = $value\n";
+}
+ob_start();
+phpinfo(INFO_MODULES);
+$info = ob_get_clean();
+preg_match('/^mcring support => (.*)$/m', $info, $m);
+echo "support: $m[1]\n";
+preg_match('/^Extension version => (.*)$/m', $info, $m);
+echo "version: $m[1]\n";
+var_dump(preg_match('/^libmcring version \(running\) => \d+\.\d+\.\d+$/m', $info));
+var_dump(preg_match('/^mcring.shared_health => On => On$/m', $info));
+var_dump(preg_match('/^Shared server health => active$/m', $info));
+var_dump(ini_get('mcring.shared_health'));
+?>
+--EXPECT--
+bool(true)
+string(5) "0.1.0"
+bool(true)
+bool(true)
+RES_SUCCESS = 0
+RES_NOTFOUND = 1
+RES_NOTSTORED = 2
+RES_EXISTS = 3
+RES_BAD_KEY = 4
+RES_BAD_VALUE = 5
+RES_BAD_CONFIG = 6
+RES_INVALID_ARGUMENT = 7
+RES_TIMEOUT = 8
+RES_CONNECTION_ERROR = 9
+RES_SERVER_ERROR = 10
+RES_PROTOCOL_ERROR = 11
+RES_NO_SERVERS = 12
+RES_BUFFER_TOO_SMALL = 13
+RES_INTERNAL_ERROR = 14
+support: enabled
+version: 0.1.0
+int(1)
+int(1)
+int(1)
+string(1) "1"
