@@ -844,6 +844,37 @@ mcring_status mcring_prepend(mcring_client *c,
                              size_t value_len);
 
 /**
+ * Appends `piece` to the value of `key` as the value codec sees it: unlike
+ * `mcring_append()`, a value stored compressed (by mcring or php-memcached)
+ * is inflated, extended and stored again instead of being corrupted. Reads
+ * the item with its CAS token and remaining TTL and writes it back with a
+ * cas, so it costs two round trips; retried a few times when another client
+ * changes the item meanwhile (then `MCRING_EXISTS`). `MCRING_NOT_STORED` if
+ * the key does not exist. Needs memcached 1.6 (meta commands).
+ *
+ * # Safety
+ * As for `mcring_set()`.
+ */
+mcring_status mcring_append_value(mcring_client *c,
+                                  const char *key,
+                                  size_t key_len,
+                                  const uint8_t *piece,
+                                  size_t piece_len);
+
+/**
+ * Prepends `piece` to the value of `key` as the value codec sees it; see
+ * `mcring_append_value()`.
+ *
+ * # Safety
+ * As for `mcring_set()`.
+ */
+mcring_status mcring_prepend_value(mcring_client *c,
+                                   const char *key,
+                                   size_t key_len,
+                                   const uint8_t *piece,
+                                   size_t piece_len);
+
+/**
  * Stores `value` only if the item's CAS token is still `cas` (from
  * `mcring_gets()`): `MCRING_EXISTS` if the item changed since,
  * `MCRING_NOT_FOUND` if it no longer exists. Otherwise as `mcring_set()`.

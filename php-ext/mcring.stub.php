@@ -137,8 +137,10 @@ namespace McRing {
         /** Stores only if the item's CAS token (from gets()) is still $cas. */
         public function cas(int $cas, string $key, mixed $value, int $ttl = 0): bool {}
 
+        /** Appends to the stored value (a compressed one is inflated, extended and stored again). */
         public function append(string $key, string $value): bool {}
 
+        /** Prepends to the stored value, as append(). */
         public function prepend(string $key, string $value): bool {}
 
         public function delete(string $key): bool {}

@@ -1,5 +1,5 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: a208bc44f82ce119050a44547a5eb98a2195a66f */
+ * Stub hash: 89b4a7c8b7cea7736e6d96da0162ad9107a7f869 */
 
 ZEND_BEGIN_ARG_INFO_EX(arginfo_class_McRing_Client___construct, 0, 0, 1)
 	ZEND_ARG_TYPE_MASK(0, servers, MAY_BE_STRING|MAY_BE_ARRAY, NULL)

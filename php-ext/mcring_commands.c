@@ -148,7 +148,9 @@ PHP_METHOD(McRing_Client, cas)
 	RETURN_BOOL(status == MCRING_OK);
 }
 
-/* append and prepend: raw bytes added to the stored ones. */
+/* append and prepend: bytes added to the stored value as the codec sees it
+   (a value stored compressed is inflated, extended and stored again, where
+   php-memcached refuses to append while compression is on). */
 typedef mcring_status (*concat_fn)(mcring_client *, const char *, size_t, const uint8_t *, size_t);
 
 static void concat(INTERNAL_FUNCTION_PARAMETERS, concat_fn fn)
@@ -170,12 +172,12 @@ static void concat(INTERNAL_FUNCTION_PARAMETERS, concat_fn fn)
 
 PHP_METHOD(McRing_Client, append)
 {
-	concat(INTERNAL_FUNCTION_PARAM_PASSTHRU, mcring_append);
+	concat(INTERNAL_FUNCTION_PARAM_PASSTHRU, mcring_append_value);
 }
 
 PHP_METHOD(McRing_Client, prepend)
 {
-	concat(INTERNAL_FUNCTION_PARAM_PASSTHRU, mcring_prepend);
+	concat(INTERNAL_FUNCTION_PARAM_PASSTHRU, mcring_prepend_value);
 }
 
 PHP_METHOD(McRing_Client, delete)

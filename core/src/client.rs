@@ -283,6 +283,49 @@ impl Client {
         self.store(StoreMode::Prepend, key.as_ref(), value, 0, 0)
     }
 
+    /// Appends (or with `prepend`, prepends) `piece` to the value of `key`
+    /// as the value codec sees it: a value stored compressed — by mcring or
+    /// by php-memcached — is inflated, extended and stored again, where a raw
+    /// [`Client::append`] would corrupt it. Reads the value with its flags,
+    /// CAS token and remaining TTL (meta `mg`, memcached 1.6) and writes it
+    /// back with `cas` and the same TTL, retrying a few times if another
+    /// client changed it meanwhile (then `Status::Exists`).
+    /// `Status::NotStored` if the key does not exist.
+    pub fn append_value(
+        &self,
+        key: impl AsRef<[u8]>,
+        piece: &[u8],
+        prepend: bool,
+    ) -> Result<Status> {
+        let key = key.as_ref();
+        let opts = crate::value::CodecOptions {
+            format: self.config.value_format,
+            compress_threshold: self.config.compress_threshold,
+            user_flags: 0,
+        };
+        for _ in 0..10 {
+            let Some(item) = self.read_for_update(key)? else { return Ok(Status::NotStored) };
+            let joined = crate::value::concat(
+                &item.value,
+                item.flags,
+                piece,
+                prepend,
+                &opts,
+                self.config.max_value_bytes,
+            )
+            .map_err(|e| Error::BadValue(e.to_string()))?;
+            self.check_value(&joined.data)?;
+            // The item keeps its remaining lifetime, as memcached's append does.
+            let ttl = if item.ttl > 0 { item.ttl.min(u32::MAX as i64) as u32 } else { 0 };
+            match self.cas(key, &joined.data, joined.flags, ttl, item.cas)? {
+                Status::Exists => continue,
+                Status::NotFound => return Ok(Status::NotStored),
+                other => return Ok(other),
+            }
+        }
+        Ok(Status::Exists)
+    }
+
     /// Stores a value only if its CAS token is still `cas`.
     pub fn cas(
         &self,

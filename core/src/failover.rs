@@ -29,6 +29,15 @@ use crate::protocol::text::{Retrieval, Storage, TextReply};
 use crate::router::{Copies, Route};
 use crate::stats::Counter;
 
+/// A value with everything needed to write it back changed.
+pub(crate) struct FullItem {
+    pub value: Vec<u8>,
+    pub flags: u32,
+    pub cas: u64,
+    /// Remaining TTL in seconds; -1 for none.
+    pub ttl: i64,
+}
+
 /// A value read from a copy after another copy missed it, kept to repair
 /// that copy.
 struct Repair {
@@ -257,6 +266,60 @@ impl Client {
         }
         self.count(s, if found.is_some() { Counter::Hits } else { Counter::Misses });
         Ok(found)
+    }
+
+    /// Reads `key` with its flags, CAS token and remaining TTL (meta `mg`),
+    /// from the first of its copies that answers (for read-modify-write).
+    pub(crate) fn read_for_update(&self, key: &[u8]) -> Result<Option<FullItem>> {
+        let (_, route) = self.route(key)?;
+        let prefix = self.prefix();
+        let mut first_err = None;
+        for &s in route.targets.as_slice() {
+            let mut found = None;
+            let r = self.exchange_meta(
+                s,
+                |buf| {
+                    meta::encode_mg(
+                        buf,
+                        prefix,
+                        key,
+                        &[
+                            MetaFlag::ReturnValue,
+                            MetaFlag::ReturnFlags,
+                            MetaFlag::ReturnCas,
+                            MetaFlag::ReturnTtl,
+                        ],
+                    )
+                },
+                |name, reply| match reply {
+                    MetaReply::Value { data, flags } => {
+                        found = Some(FullItem {
+                            value: data.to_vec(),
+                            flags: flags.client_flags().unwrap_or(0),
+                            cas: flags.cas().unwrap_or(0),
+                            ttl: flags.ttl().unwrap_or(-1),
+                        });
+                        Ok(())
+                    }
+                    MetaReply::Miss(_) => Ok(()),
+                    MetaReply::ServerError(m) | MetaReply::ClientError(m) => Err(Error::Server {
+                        server: name.to_string(),
+                        message: String::from_utf8_lossy(m).into_owned(),
+                    }),
+                    other => Err(crate::client::protocol(
+                        name,
+                        &format!("unexpected meta reply {other:?}"),
+                    )),
+                },
+            );
+            match r {
+                Ok(()) => return Ok(found),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_err.unwrap_or_else(|| self.down_error(&route)))
     }
 
     /// Writes a value found elsewhere back to the copies that missed it.

@@ -501,6 +501,76 @@ fn decode_php(data: &[u8], flags: u32, max_len: usize) -> Result<Decoded, ValueE
     })
 }
 
+/// A stored value with `piece` added at its end (or start, with `prepend`),
+/// as memcached's `append` would do to the uncompressed value: a compressed
+/// value is inflated first and compressed again after (when that still pays
+/// off), so the result is a valid value of the same type and user flags.
+pub fn concat(
+    data: &[u8],
+    flags: u32,
+    piece: &[u8],
+    prepend: bool,
+    opts: &CodecOptions,
+    max_len: usize,
+) -> Result<Encoded<'static>, ValueError> {
+    let (payload, base_flags) = match opts.format {
+        ValueFormat::Php => {
+            use php_flags::*;
+            let payload = if flags & COMPRESSED != 0 {
+                php_decompress(data, flags, max_len)?
+            } else {
+                data.to_vec()
+            };
+            (payload, flags & !(COMPRESSED | ZLIB | FASTLZ | ZSTD))
+        }
+        ValueFormat::Pylibmc => {
+            use pylibmc_flags::*;
+            let payload = if flags & ZLIB != 0 {
+                compress::zlib_decompress(data, max_len)?
+            } else {
+                data.to_vec()
+            };
+            (payload, flags & !ZLIB)
+        }
+    };
+    let mut joined = Vec::with_capacity(payload.len() + piece.len());
+    if prepend {
+        joined.extend_from_slice(piece);
+        joined.extend_from_slice(&payload);
+    } else {
+        joined.extend_from_slice(&payload);
+        joined.extend_from_slice(piece);
+    }
+    let threshold = opts.compress_threshold;
+    if threshold > 0 && joined.len() >= threshold {
+        match opts.format {
+            ValueFormat::Php => {
+                let compressible = matches!(
+                    base_flags & php_flags::TYPE_MASK,
+                    php_flags::STRING
+                        | php_flags::SERIALIZED
+                        | php_flags::JSON
+                        | php_flags::PICKLE_TYPE
+                );
+                if compressible {
+                    if let Some(z) = php_zlib_compress(&joined) {
+                        let flags = base_flags | php_flags::COMPRESSED | php_flags::ZLIB;
+                        return Ok(Encoded { data: Cow::Owned(z), flags });
+                    }
+                }
+            }
+            ValueFormat::Pylibmc => {
+                let z = compress::zlib_compress(&joined, compress::ZLIB_DEFAULT_LEVEL);
+                if !z.is_empty() && z.len() < joined.len() {
+                    let flags = base_flags | pylibmc_flags::ZLIB;
+                    return Ok(Encoded { data: Cow::Owned(z), flags });
+                }
+            }
+        }
+    }
+    Ok(Encoded { data: Cow::Owned(joined), flags: base_flags })
+}
+
 /// Inflates a php-memcached compressed payload (zlib or FastLZ, after a
 /// 4-byte little-endian original length), checking the length against
 /// `max_len` first and against the result after.
@@ -602,6 +672,29 @@ fn parse_php_double(data: &[u8]) -> Result<f64, ValueError> {
             text.parse::<f64>().map_err(|_| bad())
         }
         _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod concat_tests {
+    use super::*;
+
+    #[test]
+    fn appends_to_compressed_values_of_both_formats() {
+        for format in [ValueFormat::Php, ValueFormat::Pylibmc] {
+            let opts = CodecOptions { format, compress_threshold: 100, user_flags: 7 };
+            let long = vec![b'a'; 5000];
+            let stored = encode(&Value::Str(&long), &opts).unwrap();
+            assert!(stored.data.len() < 1000, "{format:?}: stored compressed");
+            let out = concat(&stored.data, stored.flags, b"-end", false, &opts, 1 << 20).unwrap();
+            let back = decode(&out.data, out.flags, format, 1 << 20).unwrap();
+            let mut want = long.clone();
+            want.extend_from_slice(b"-end");
+            assert_eq!(back, Decoded::Str(want), "{format:?}");
+            assert_eq!(user_flags(out.flags), 7);
+            let out = concat(b"tail", 0, b"head-", true, &opts, 1 << 20).unwrap();
+            assert_eq!(out.data.as_ref(), b"head-tail");
+        }
     }
 }
 

@@ -219,6 +219,63 @@ pub unsafe extern "C" fn mcring_prepend(
     unsafe { store(c, StoreMode::Prepend, key, key_len, value, value_len, 0, 0) }
 }
 
+/// Appends `piece` to the value of `key` as the value codec sees it: unlike
+/// `mcring_append()`, a value stored compressed (by mcring or php-memcached)
+/// is inflated, extended and stored again instead of being corrupted. Reads
+/// the item with its CAS token and remaining TTL and writes it back with a
+/// cas, so it costs two round trips; retried a few times when another client
+/// changes the item meanwhile (then `MCRING_EXISTS`). `MCRING_NOT_STORED` if
+/// the key does not exist. Needs memcached 1.6 (meta commands).
+///
+/// # Safety
+/// As for `mcring_set()`.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_append_value(
+    c: *mut mcring_client,
+    key: *const c_char,
+    key_len: usize,
+    piece: *const u8,
+    piece_len: usize,
+) -> mcring_status {
+    // SAFETY: forwarded from the caller.
+    unsafe { concat_value(c, key, key_len, piece, piece_len, false) }
+}
+
+/// Prepends `piece` to the value of `key` as the value codec sees it; see
+/// `mcring_append_value()`.
+///
+/// # Safety
+/// As for `mcring_set()`.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_prepend_value(
+    c: *mut mcring_client,
+    key: *const c_char,
+    key_len: usize,
+    piece: *const u8,
+    piece_len: usize,
+) -> mcring_status {
+    // SAFETY: forwarded from the caller.
+    unsafe { concat_value(c, key, key_len, piece, piece_len, true) }
+}
+
+/// # Safety
+/// As for `mcring_set()`.
+unsafe fn concat_value(
+    c: *mut mcring_client,
+    key: *const c_char,
+    key_len: usize,
+    piece: *const u8,
+    piece_len: usize,
+    prepend: bool,
+) -> mcring_status {
+    status_call(|| {
+        // SAFETY: forwarded from the caller.
+        let (c, key, piece) =
+            unsafe { (client(c)?, args::key(key, key_len)?, args::value(piece, piece_len)?) };
+        Ok(mcring_status::of_outcome(c.append_value(key, piece, prepend)?))
+    })
+}
+
 /// Stores `value` only if the item's CAS token is still `cas` (from
 /// `mcring_gets()`): `MCRING_EXISTS` if the item changed since,
 /// `MCRING_NOT_FOUND` if it no longer exists. Otherwise as `mcring_set()`.

@@ -18,7 +18,7 @@ var_dump($c->replace('b', 'x'), $R());
 var_dump($c->add('b', 'first'), $c->add('b', 'second'), $R(), $c->get('b'));
 var_dump($c->replace('b', 'third'), $c->get('b'));
 
-// append / prepend: raw bytes around the stored ones
+// append / prepend: bytes around the stored value
 var_dump($c->append('nope', 'x'), $R());
 var_dump($c->append('b', '>'), $c->prepend('b', '<'), $c->get('b'));
 

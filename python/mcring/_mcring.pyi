@@ -99,9 +99,10 @@ class Client:
     def replace(self, key: Key, value: Any, ttl: int = 0) -> bool:
         """Stores ``value`` only if ``key`` exists. True when stored."""
     def append(self, key: Key, value: Union[str, bytes]) -> bool:
-        """Appends ``value`` to the stored bytes of an existing key."""
+        """Appends ``value`` to the stored value of an existing key (a value stored
+        compressed is inflated, extended and stored again). True when stored."""
     def prepend(self, key: Key, value: Union[str, bytes]) -> bool:
-        """Prepends ``value`` to the stored bytes of an existing key."""
+        """Prepends ``value`` to the stored value of an existing key (as ``append``)."""
     def cas(self, key: Key, value: Any, cas: int, ttl: int = 0) -> bool:
         """Stores ``value`` only if ``key`` still has CAS token ``cas`` (from ``gets``)."""
     def delete(self, key: Key) -> bool:

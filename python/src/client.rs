@@ -73,6 +73,8 @@ impl Client {
         Ok(status.is_done())
     }
 
+    /// append/prepend: the bytes are added to the stored value as the codec
+    /// sees it (a compressed value is inflated, extended, stored again).
     fn store_raw(
         &self,
         py: Python<'_>,
@@ -83,7 +85,8 @@ impl Client {
         let key = Key::from_py(key)?;
         let payload = values::raw_payload(value)?;
         let (k, data) = (key.as_bytes(), payload.as_bytes());
-        let status = run(py, || self.engine.store(mode, k, data, 0, 0))?;
+        let prepend = mode == StoreMode::Prepend;
+        let status = run(py, || self.engine.append_value(k, data, prepend))?;
         Ok(status.is_done())
     }
 
@@ -213,7 +216,8 @@ impl Client {
         self.store_value(py, StoreMode::Replace, key, value, ttl)
     }
 
-    /// Appends `str` or `bytes` to the stored bytes of an existing key.
+    /// Appends `str` or `bytes` to the stored value of an existing key (also
+    /// when it is stored compressed).
     fn append(
         &self,
         py: Python<'_>,
@@ -223,7 +227,8 @@ impl Client {
         self.store_raw(py, StoreMode::Append, key, value)
     }
 
-    /// Prepends `str` or `bytes` to the stored bytes of an existing key.
+    /// Prepends `str` or `bytes` to the stored value of an existing key (also
+    /// when it is stored compressed).
     fn prepend(
         &self,
         py: Python<'_>,

@@ -55,6 +55,15 @@ def test_append_prepend(mc, memcached):
         mc.append("k", 5)
 
 
+def test_append_to_a_compressed_value(mc):
+    # A long string is stored zlib-compressed; appending keeps it whole.
+    long = "abcdefgh" * 1000
+    mc.set("big", long, ttl=300)
+    assert mc.append("big", "|tail") is True
+    assert mc.prepend("big", "head|") is True
+    assert mc.get("big") == "head|" + long + "|tail"
+
+
 def test_delete(mc):
     assert mc.delete("k") is False
     mc.set("k", 1)

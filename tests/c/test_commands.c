@@ -330,6 +330,23 @@ static void codec(mcring_client *c) {
   CHECK(mcring_decoded_type(d) == MCRING_TYPE_STRING && mcring_decoded_len(d) == long_len &&
         memcmp(mcring_decoded_data(d), text, long_len) == 0);
   mcring_decoded_free(d);
+
+  /* Appending to the compressed value through the codec keeps it whole
+     (a raw mcring_append would corrupt it); the user flags stay. */
+  CHECK_STATUS(mcring_append_value(c, S("codec-long"), U("|tail")), MCRING_OK);
+  CHECK_STATUS(mcring_prepend_value(c, S("codec-long"), U("head|")), MCRING_OK);
+  CHECK_STATUS(mcring_append_value(c, S("codec-missing"), U("x")), MCRING_NOT_STORED);
+  mcring_value *v = NULL;
+  CHECK_STATUS(mcring_get(c, S("codec-long"), &v), MCRING_OK);
+  CHECK(v != NULL && (mcring_value_flags(v) & (1u << 4)) != 0); /* still compressed */
+  CHECK(v != NULL && mcring_user_flags(mcring_value_flags(v)) == 0xabcd);
+  CHECK_STATUS(mcring_value_decode(c, v, &d), MCRING_OK);
+  mcring_value_free(v);
+  CHECK(mcring_decoded_len(d) == long_len + 10 &&
+        memcmp(mcring_decoded_data(d), "head|", 5) == 0 &&
+        memcmp(mcring_decoded_data(d) + 5, text, long_len) == 0 &&
+        memcmp(mcring_decoded_data(d) + 5 + long_len, "|tail", 5) == 0);
+  mcring_decoded_free(d);
   free(text);
 
   /* Decoding straight from bytes and flags; bad flags are a bad value. */
