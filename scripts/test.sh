@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, lints, Rust unit and integration tests against
-# real memcached processes and the system libmemcached.
+# Runs every test: formatting and lints; Rust unit and integration tests
+# against real memcached processes, the system libmemcached and the peers;
+# libmcring's C tests (also under valgrind); the Python wheel's tests in a
+# fresh venv; the PHP extension's tests and a PHP-FPM pool; and the
+# cross-language test of C, Python and PHP on one ring.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
@@ -35,6 +38,10 @@ target/py-venv/bin/python -m pip install -q --disable-pip-version-check pytest p
 
 step "PHP extension: builds (checkout and installed libmcring), .phpt tests, a PHP-FPM pool"
 php-ext/run-tests.sh
+
+step "one ring, three languages: C, Python, PHP and php-memcached on one pool"
+MCRING_PREFIX="$libmcring_prefix" MCRING_PHP_EXT="$(php-ext/build.sh)" \
+  target/py-venv/bin/python tests/cross_language/run.py
 
 echo
 echo "all tests passed"
