@@ -1,20 +1,93 @@
 #!/usr/bin/env bash
-# The main job: shows where keys land on a sample ring.
+# The main job: three local memcached servers; PHP writes 1,000 sessions,
+# Python and C read every one back; mcring places keys as libmemcached does;
+# a server is killed and reads go on from the replicas; it comes back and
+# recovers. Everything runs on 127.0.0.1 and is stopped at the end.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 
-cargo build --release -q -p mcring
-MCRING="$ROOT/target/release/mcring"
-RING=(10.0.0.1:11211 10.0.0.2:11211 10.0.0.3:11211:2)
+say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/mcring-demo.XXXXXX")"
+declare -A PID
+cleanup() {
+  for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
-echo "Ring: ${RING[*]} (ketama-weighted, libmemcached-compatible; nothing is dialed)"
+say "Building: libmcring, the Python wheel, the PHP extension, the C reader"
+cargo build --release -q -p mcring-ffi -p mcring
+"$VENV/bin/maturin" develop --release --quiet -m python/Cargo.toml >/dev/null 2>&1
+PHP_EXT="$(php-ext/build.sh)"
+cc -O2 -o "$WORK/read_sessions" scripts/demo/read_sessions.c -Iinclude -Ltarget/release \
+  -lmcring -lmemcached -Wl,-rpath,"$ROOT/target/release"
+PHP=(php -n -d "extension=$PHP_EXT")
+PY="$VENV/bin/python"
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+as_root=(); [[ "$(id -u)" == 0 ]] && as_root=(-u root)
+start() { # port
+  memcached "${as_root[@]}" -l 127.0.0.1 -p "$1" -U 0 -t 1 -m 64 >/dev/null 2>&1 &
+  PID[$1]=$!
+  disown "$!"
+  for _ in $(seq 100); do
+    "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null && return
+    sleep 0.05
+  done
+  echo "memcached on port $1 did not start" >&2
+  exit 1
+}
+items() { # port -> curr_items
+  "$PY" - "$1" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"stats\r\n")
+data = b""
+while not data.endswith(b"END\r\n"):
+    data += s.recv(65536)
+print(next(l.split()[2] for l in data.decode().splitlines() if l.startswith("STAT curr_items ")))
+EOF
+}
+
+PORTS=("$(free_port)" "$(free_port)" "$(free_port)")
+SERVERS=()
+for p in "${PORTS[@]}"; do start "$p"; SERVERS+=("127.0.0.1:$p"); done
+CONFIG="${SERVERS[*]} replicas=1 read_repair=true connect_timeout_ms=300 io_timeout_ms=500"
+say "Three memcached servers: ${SERVERS[*]}"
+echo "Every client uses the same config string:"
+echo "  \"$CONFIG\""
+
+say "1. PHP writes 1,000 sessions (arrays, stored as JSON with php-memcached's flags)"
+"${PHP[@]}" scripts/demo/write_sessions.php "$CONFIG"
+
+say "2. Python and C read them back"
+"$PY" scripts/demo/read_sessions.py "$CONFIG"
+"$WORK/read_sessions" "$CONFIG"
+
+say "3. Where the keys live: mcring's placement next to libmemcached's"
+"$WORK/read_sessions" "${SERVERS[*]}" --placement "${SERVERS[@]}" | tail -n +2
 echo
-echo "Where sample keys land:"
-printf '%s\n' user:1 user:2 session:abc cart:42 "café" | paste - <(
-  printf '%s\n' user:1 user:2 session:abc cart:42 "café" | "$MCRING" locate "${RING[@]}") |
-  awk -F'\t' '{printf "  %-14s -> %s\n", $1, $2}'
-echo
-echo "10,000 keys per server (weight 2 takes about twice the share):"
-seq 1 10000 | sed 's/^/key:/' | "$MCRING" locate "${RING[@]}" | sort | uniq -c |
-  awk '{printf "  %-18s %6d\n", $2, $1}'
+echo "  Items stored per server (each session has a primary and one replica):"
+for p in "${PORTS[@]}"; do printf '  %-18s %8s\n' "127.0.0.1:$p" "$(items "$p")"; done
+
+VICTIM="${PORTS[1]}"
+say "4. Kill 127.0.0.1:$VICTIM (SIGKILL): reads go on from the replicas"
+kill -9 "${PID[$VICTIM]}"
+while kill -0 "${PID[$VICTIM]}" 2>/dev/null; do sleep 0.05; done
+"$PY" scripts/demo/read_sessions.py "$CONFIG"
+"$WORK/read_sessions" "$CONFIG"
+echo "  mcring health:"
+target/release/mcring --servers "$CONFIG" health 2>/dev/null | sed 's/^/    /' || true
+
+say "5. Restart it, empty, on the same port: read repair fills it again"
+start "$VICTIM"
+sleep 1.2   # past retry_timeout_ms: the next request probes the server
+printf '  items on 127.0.0.1:%s before reading: %s\n' "$VICTIM" "$(items "$VICTIM")"
+"$PY" scripts/demo/read_sessions.py "$CONFIG"
+printf '  items on 127.0.0.1:%s after reading:  %s (the sessions it is primary for)\n' \
+  "$VICTIM" "$(items "$VICTIM")"
+echo "  mcring health:"
+target/release/mcring --servers "$CONFIG" health | sed 's/^/    /'
+
+say "Done: stopping the servers."
