@@ -29,11 +29,22 @@ fn memcached_binary() -> String {
 fn base_command() -> Command {
     let mut cmd = Command::new(memcached_binary());
     // memcached refuses to run as root without -u.
+    // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         cmd.args(["-u", "root"]);
     }
     cmd.args(["-U", "0", "-t", "1", "-m", "64"]);
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    // If the test process dies without dropping the server (killed, aborted),
+    // the server goes with it instead of lingering. The signal follows the
+    // thread that started the server; each test starts and stops its own.
+    // SAFETY: prctl is async-signal-safe and only affects the child.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     cmd
 }
 
