@@ -54,6 +54,14 @@ fn run<T: Send>(py: Python<'_>, call: impl FnOnce() -> mcring::Result<T> + Send)
 
 type Found = Result<Decoded, ValueError>;
 
+/// One value found by `get_multi`, before it becomes a Python object.
+enum Hit {
+    /// An uncompressed string: a range of the call's buffer.
+    Plain(values::PlainKind, usize, usize),
+    /// Anything else, decoded.
+    Decoded(Found),
+}
+
 impl Client {
     fn store_value(
         &self,
@@ -292,12 +300,24 @@ impl Client {
         let (objects, parsed) = keys::many(keys)?;
         let slices: Vec<&[u8]> = parsed.iter().map(Key::as_bytes).collect();
         let codec = self.codec;
-        let (hits, results) = run(py, || {
-            let mut hits: Vec<(usize, Found)> = Vec::with_capacity(slices.len());
+        // Plain strings are copied once into one buffer while the GIL is
+        // released and become Python objects straight from it; other values
+        // are decoded (inflated, parsed) before the GIL is taken back.
+        let (arena, hits, results) = run(py, || {
+            let mut arena: Vec<u8> = Vec::new();
+            let mut hits: Vec<(usize, Hit)> = Vec::with_capacity(slices.len());
             let results = self.engine.get_multi_with(&slices, Retrieval::Get, |i, item| {
-                hits.push((i, codec.decode(item.value, item.flags)))
+                let hit = match codec.plain(item.flags) {
+                    Some(kind) => {
+                        let start = arena.len();
+                        arena.extend_from_slice(item.value);
+                        Hit::Plain(kind, start, arena.len())
+                    }
+                    None => Hit::Decoded(codec.decode(item.value, item.flags)),
+                };
+                hits.push((i, hit));
             })?;
-            Ok((hits, results))
+            Ok((arena, hits, results))
         })?;
         let out = PyDict::new(py);
         if hits.is_empty() {
@@ -305,10 +325,13 @@ impl Client {
                 return Err(errors::to_py(py, e));
             }
         }
-        for (i, found) in hits {
-            if let Some(key) = objects.get(i) {
-                out.set_item(key, self.codec.python_value(py, found)?)?;
-            }
+        for (i, hit) in hits {
+            let Some(key) = objects.get(i) else { continue };
+            let value = match hit {
+                Hit::Plain(kind, start, end) => values::plain_value(py, kind, &arena[start..end]),
+                Hit::Decoded(found) => self.codec.python_value(py, found)?,
+            };
+            out.set_item(key, value)?;
         }
         Ok(out)
     }

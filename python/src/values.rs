@@ -44,6 +44,27 @@ pub struct Codec {
     pub max_len: usize,
 }
 
+/// A stored string that needs no decoding; see [`Codec::plain`].
+#[derive(Clone, Copy)]
+pub enum PlainKind {
+    /// A text string: `str` when it is UTF-8, `bytes` otherwise.
+    Text,
+    /// `bytes`.
+    Bytes,
+}
+
+/// The Python object for a plain stored string.
+pub fn plain_value(py: Python<'_>, kind: PlainKind, data: &[u8]) -> Py<PyAny> {
+    match kind {
+        PlainKind::Text => match std::str::from_utf8(data) {
+            Ok(text) => PyString::new(py, text).into_any().unbind(),
+            // A PHP string that is not UTF-8 text stays bytes.
+            Err(_) => PyBytes::new(py, data).into_any().unbind(),
+        },
+        PlainKind::Bytes => PyBytes::new(py, data).into_any().unbind(),
+    }
+}
+
 /// The codec's kind of a Python value, with its bytes kept alive.
 pub struct Prepared<'py> {
     payload: Option<Bound<'py, PyBytes>>,
@@ -144,6 +165,20 @@ impl Codec {
     /// Decodes a stored value's bytes and flags; runs with the GIL released.
     pub fn decode(&self, data: &[u8], flags: u32) -> Result<Decoded, ValueError> {
         value::decode(data, flags, self.options.format, self.max_len)
+    }
+
+    /// Whether values stored with `flags` are plain strings the codec would
+    /// return as they are (no compression, no conversion): then a binding
+    /// can build its object straight from the stored bytes.
+    pub fn plain(&self, flags: u32) -> Option<PlainKind> {
+        use mcring::value::{php_flags, pylibmc_flags};
+        let low = flags & 0xffff;
+        match self.options.format {
+            ValueFormat::Php if low == php_flags::STRING => Some(PlainKind::Text),
+            ValueFormat::Php if low == php_flags::BYTES => Some(PlainKind::Bytes),
+            ValueFormat::Pylibmc if flags == pylibmc_flags::BYTES => Some(PlainKind::Bytes),
+            _ => None,
+        }
     }
 
     /// The Python value of a decoded value, or `UnreadableValueError`.
