@@ -634,6 +634,17 @@ mcring_status mcring_encode_bool(mcring_client *c, bool v, uint16_t user_flags, 
 mcring_serializer mcring_client_serializer(mcring_client *c);
 
 /**
+ * Whether a value stored with `flags` is a string whose stored bytes are
+ * the value itself (not compressed, no conversion) in the client's value
+ * format: a binding may then use the bytes as they are, skipping
+ * `mcring_decode()`. False if `c` is NULL.
+ *
+ * # Safety
+ * `c` must be NULL or a live client.
+ */
+bool mcring_is_plain_string(const mcring_client *c, uint32_t flags);
+
+/**
  * Decodes a stored value (`len` bytes at `data`, NULL if `len` is 0, with
  * its client `flags`) in the client's value format, inflating it if it is
  * compressed. On success `*out` is a new decoded value the caller owns and

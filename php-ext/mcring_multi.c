@@ -147,9 +147,15 @@ PHP_METHOD(McRing_Client, getMulti)
 		}
 		zval value;
 		zend_string *error = NULL;
-		mcring_status decoded = mcring_php_decode(o->client, o->serializer,
-			(const uint8_t *) found.bytes + found.offsets[i] - 1, found.lens[i], found.flags[i],
-			&value, &error);
+		const char *bytes = found.bytes + found.offsets[i] - 1;
+		mcring_status decoded = MCRING_OK;
+		if (mcring_is_plain_string(o->client, found.flags[i])) {
+			/* A string stored as is: no decoding step. */
+			ZVAL_STRINGL(&value, bytes, found.lens[i]);
+		} else {
+			decoded = mcring_php_decode(o->client, o->serializer, (const uint8_t *) bytes,
+				found.lens[i], found.flags[i], &value, &error);
+		}
 		if (decoded == MCRING_OK) {
 			zend_symtable_update(Z_ARRVAL_P(return_value), keys.keys[i], &value);
 		} else if (status == MCRING_OK) {

@@ -501,6 +501,33 @@ fn decode_php(data: &[u8], flags: u32, max_len: usize) -> Result<Decoded, ValueE
     })
 }
 
+/// A stored string whose stored bytes are the value itself; see
+/// [`plain_string`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlainString {
+    /// A text string (PHP string, Python `str` where it is UTF-8).
+    Text,
+    /// A byte string (Python `bytes`).
+    Bytes,
+}
+
+/// Whether a value stored with `flags` is a string that needs no decoding
+/// (not compressed, no conversion): then a binding can build its object
+/// straight from the received bytes, as [`decode`] would return them.
+pub fn plain_string(flags: u32, format: ValueFormat) -> Option<PlainString> {
+    match format {
+        ValueFormat::Php => match flags & 0xffff {
+            php_flags::STRING => Some(PlainString::Text),
+            php_flags::BYTES => Some(PlainString::Bytes),
+            _ => None,
+        },
+        // pylibmc's text must be checked as UTF-8: only bytes are plain.
+        ValueFormat::Pylibmc => (flags & (pylibmc_flags::TYPE_MASK | pylibmc_flags::ZLIB)
+            == pylibmc_flags::BYTES)
+            .then_some(PlainString::Bytes),
+    }
+}
+
 /// A stored value with `piece` added at its end (or start, with `prepend`),
 /// as memcached's `append` would do to the uncompressed value: a compressed
 /// value is inflated first and compressed again after (when that still pays
@@ -678,6 +705,30 @@ fn parse_php_double(data: &[u8]) -> Result<f64, ValueError> {
 #[cfg(test)]
 mod concat_tests {
     use super::*;
+
+    #[test]
+    fn plain_strings_decode_to_themselves() {
+        for (format, value) in [
+            (ValueFormat::Php, Value::Str(b"text")),
+            (ValueFormat::Php, Value::Bytes(b"\xff\x00")),
+            (ValueFormat::Pylibmc, Value::Bytes(b"raw")),
+        ] {
+            let opts = CodecOptions { format, compress_threshold: 0, user_flags: 3 };
+            let e = encode(&value, &opts).unwrap();
+            let plain = plain_string(e.flags, format).expect("plain");
+            let decoded = decode(&e.data, e.flags, format, 1 << 20).unwrap();
+            match (plain, decoded) {
+                (PlainString::Text, Decoded::Str(d)) | (PlainString::Bytes, Decoded::Bytes(d)) => {
+                    assert_eq!(d, e.data.as_ref())
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let opts = CodecOptions { format: ValueFormat::Php, compress_threshold: 10, user_flags: 0 };
+        let compressed = encode(&Value::Str(&[b'a'; 1000]), &opts).unwrap();
+        assert_eq!(plain_string(compressed.flags, ValueFormat::Php), None);
+        assert_eq!(plain_string(php_flags::LONG, ValueFormat::Php), None);
+    }
 
     #[test]
     fn appends_to_compressed_values_of_both_formats() {

@@ -271,6 +271,22 @@ pub unsafe extern "C" fn mcring_client_serializer(c: *mut mcring_client) -> mcri
     })
 }
 
+/// Whether a value stored with `flags` is a string whose stored bytes are
+/// the value itself (not compressed, no conversion) in the client's value
+/// format: a binding may then use the bytes as they are, skipping
+/// `mcring_decode()`. False if `c` is NULL.
+///
+/// # Safety
+/// `c` must be NULL or a live client.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_is_plain_string(c: *const mcring_client, flags: u32) -> bool {
+    // SAFETY: forwarded from the caller.
+    value_call(false, || match unsafe { client(c) } {
+        Ok(c) => mcring::value::plain_string(flags, c.config().value_format).is_some(),
+        Err(_) => false,
+    })
+}
+
 /// Decodes a stored value (`len` bytes at `data`, NULL if `len` is 0, with
 /// its client `flags`) in the client's value format, inflating it if it is
 /// compressed. On success `*out` is a new decoded value the caller owns and

@@ -171,13 +171,9 @@ impl Codec {
     /// return as they are (no compression, no conversion): then a binding
     /// can build its object straight from the stored bytes.
     pub fn plain(&self, flags: u32) -> Option<PlainKind> {
-        use mcring::value::{php_flags, pylibmc_flags};
-        let low = flags & 0xffff;
-        match self.options.format {
-            ValueFormat::Php if low == php_flags::STRING => Some(PlainKind::Text),
-            ValueFormat::Php if low == php_flags::BYTES => Some(PlainKind::Bytes),
-            ValueFormat::Pylibmc if flags == pylibmc_flags::BYTES => Some(PlainKind::Bytes),
-            _ => None,
+        match mcring::value::plain_string(flags, self.options.format)? {
+            mcring::value::PlainString::Text => Some(PlainKind::Text),
+            mcring::value::PlainString::Bytes => Some(PlainKind::Bytes),
         }
     }
 

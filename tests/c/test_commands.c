@@ -349,6 +349,14 @@ static void codec(mcring_client *c) {
   mcring_decoded_free(d);
   free(text);
 
+  /* Plain strings: their stored bytes are the value. */
+  CHECK(mcring_is_plain_string(c, 0));
+  CHECK(mcring_is_plain_string(c, 0x8000)); /* bytes */
+  CHECK(mcring_is_plain_string(c, 0xabcd0000)); /* user flags do not matter */
+  CHECK(!mcring_is_plain_string(c, 1));       /* an integer */
+  CHECK(!mcring_is_plain_string(c, 0x30));    /* compressed */
+  CHECK(!mcring_is_plain_string(NULL, 0));
+
   /* Decoding straight from bytes and flags; bad flags are a bad value. */
   CHECK_STATUS(mcring_decode(c, U("123"), 1, &d), MCRING_OK);
   CHECK(mcring_decoded_int(d) == 123);
