@@ -12,9 +12,9 @@ ROUNDS="${1:-3}"
 OPS_SINGLE="${OPS_SINGLE:-100000}"
 OPS_MULTI="${OPS_MULTI:-10000}"
 WORK="$(mktemp -d)"
-PIDS=()
+source scripts/memcached.sh
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop_memcacheds
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -23,16 +23,12 @@ cargo build -q --release -p mcring-bench --bin kv
 cc -O2 -o "$WORK/floor" bench/c/kv_floor.c
 cc -O2 -o "$WORK/libmemcached" bench/c/kv_libmemcached.c -lmemcached
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-as_root=(); [[ "$(id -u)" == 0 ]] && as_root=(-u root)
+MEMCACHED_WRAP="taskset -c 0" MEMCACHED_THREADS=1
 SERVERS=()
 for _ in 1 2 3; do
-  port="$(free_port)"
-  taskset -c 0 memcached "${as_root[@]}" -l 127.0.0.1 -p "$port" -U 0 -t 1 -m 64 &
-  PIDS+=($!)
-  SERVERS+=("127.0.0.1:$port")
+  start_memcached
+  SERVERS+=("127.0.0.1:$STARTED_PORT")
 done
-sleep 0.5
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 run() { # client op ops servers...

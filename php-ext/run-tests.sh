@@ -18,62 +18,17 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 BUILD="$ROOT/target/php-ext"
-MEMCACHED="${MEMCACHED:-memcached}"
 ONLY_PHPT=0
 [[ "${1:-}" == "--phpt" ]] && ONLY_PHPT=1
 
 say() { printf '\n--> %s\n' "$*"; }
 die() { echo "run-tests.sh: $*" >&2; exit 1; }
 
-PIDS=()
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/memcached.sh"
 cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill -CONT "$pid" 2>/dev/null || true
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_memcacheds
 }
 trap cleanup EXIT
-
-# A port that was free a moment ago on 127.0.0.1.
-free_port() {
-  php -n -r '$s = stream_socket_server("tcp://127.0.0.1:0"); echo explode(":", stream_socket_get_name($s, false))[1];'
-}
-
-# Whether memcached on $1 answers `version`.
-answers() {
-  (
-    exec 3<>"/dev/tcp/127.0.0.1/$1"
-    printf 'version\r\n' >&3
-    IFS= read -r -t 2 line <&3
-    [[ "$line" == VERSION* ]]
-  ) 2>/dev/null
-}
-
-# Starts memcached on a free port; sets STARTED_PORT and STARTED_PID.
-start_memcached() {
-  local as_root=()
-  [[ "$(id -u)" == 0 ]] && as_root=(-u root)
-  for _ in $(seq 20); do
-    local port pid
-    port="$(free_port)"
-    "$MEMCACHED" "${as_root[@]}" -l 127.0.0.1 -p "$port" -U 0 -t 2 -m 64 >/dev/null 2>&1 &
-    pid=$!
-    for _ in $(seq 500); do
-      kill -0 "$pid" 2>/dev/null || break
-      if answers "$port"; then
-        PIDS+=("$pid")
-        STARTED_PORT=$port
-        STARTED_PID=$pid
-        return 0
-      fi
-      sleep 0.02
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  die "could not start $MEMCACHED"
-}
 
 # The count on a run-tests.php summary line: "Tests $1 : N".
 summary_count() {

@@ -9,9 +9,9 @@ cd "$ROOT"
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/mcring-demo.XXXXXX")"
-declare -A PID
+source scripts/memcached.sh
 cleanup() {
-  for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  stop_memcacheds
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -25,19 +25,6 @@ cc -O2 -o "$WORK/read_sessions" scripts/demo/read_sessions.c -Iinclude -Ltarget/
 PHP=(php -n -d "extension=$PHP_EXT")
 PY="$VENV/bin/python"
 
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-as_root=(); [[ "$(id -u)" == 0 ]] && as_root=(-u root)
-start() { # port
-  memcached "${as_root[@]}" -l 127.0.0.1 -p "$1" -U 0 -t 1 -m 64 >/dev/null 2>&1 &
-  PID[$1]=$!
-  disown "$!"
-  for _ in $(seq 100); do
-    "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null && return
-    sleep 0.05
-  done
-  echo "memcached on port $1 did not start" >&2
-  exit 1
-}
 items() { # port -> curr_items
   "$PY" - "$1" <<'EOF'
 import socket, sys
@@ -50,9 +37,12 @@ print(next(l.split()[2] for l in data.decode().splitlines() if l.startswith("STA
 EOF
 }
 
-PORTS=("$(free_port)" "$(free_port)" "$(free_port)")
-SERVERS=()
-for p in "${PORTS[@]}"; do start "$p"; SERVERS+=("127.0.0.1:$p"); done
+PORTS=() SERVERS=()
+declare -A PID
+for _ in 1 2 3; do
+  start_memcached
+  PORTS+=("$STARTED_PORT") SERVERS+=("127.0.0.1:$STARTED_PORT") PID[$STARTED_PORT]=$STARTED_PID
+done
 CONFIG="${SERVERS[*]} replicas=1 read_repair=true connect_timeout_ms=300 io_timeout_ms=500"
 say "Three memcached servers: ${SERVERS[*]}"
 echo "Every client uses the same config string:"
@@ -74,14 +64,14 @@ for p in "${PORTS[@]}"; do printf '  %-18s %8s\n' "127.0.0.1:$p" "$(items "$p")"
 VICTIM="${PORTS[1]}"
 say "4. Kill 127.0.0.1:$VICTIM (SIGKILL): reads go on from the replicas"
 kill -9 "${PID[$VICTIM]}"
-while kill -0 "${PID[$VICTIM]}" 2>/dev/null; do sleep 0.05; done
+wait "${PID[$VICTIM]}" 2>/dev/null || true
 "$PY" scripts/demo/read_sessions.py "$CONFIG"
 "$WORK/read_sessions" "$CONFIG"
 echo "  mcring health:"
 target/release/mcring --servers "$CONFIG" health 2>/dev/null | sed 's/^/    /' || true
 
 say "5. Restart it, empty, on the same port: read repair fills it again"
-start "$VICTIM"
+start_memcached "$VICTIM"
 sleep 1.2   # past retry_timeout_ms: the next request probes the server
 printf '  items on 127.0.0.1:%s before reading: %s\n' "$VICTIM" "$(items "$VICTIM")"
 "$PY" scripts/demo/read_sessions.py "$CONFIG"

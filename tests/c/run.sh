@@ -13,65 +13,20 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PREFIX="$(cd "${1:?usage: tests/c/run.sh PREFIX}" && pwd)"
-MEMCACHED="${MEMCACHED:-memcached}"
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 # The prefix is not in the loader's cache.
 export LD_LIBRARY_PATH="$PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/mcring-c.XXXXXX")"
-PIDS=()
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/memcached.sh"
 cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill -CONT "$pid" 2>/dev/null || true
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_memcacheds
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 say() { printf '\n--> %s\n' "$*"; }
 die() { echo "run.sh: $*" >&2; exit 1; }
-
-# A port that was free a moment ago on 127.0.0.1.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Whether memcached on $1 answers `version`.
-answers() {
-  (
-    exec 3<>"/dev/tcp/127.0.0.1/$1"
-    printf 'version\r\n' >&3
-    IFS= read -r -t 2 line <&3
-    [[ "$line" == VERSION* ]]
-  ) 2>/dev/null
-}
-
-# Starts memcached on a free port; sets STARTED_PORT and STARTED_PID.
-start_memcached() {
-  local as_root=()
-  [[ "$(id -u)" == 0 ]] && as_root=(-u root)
-  for _ in $(seq 20); do
-    local port pid
-    port="$(free_port)"
-    "$MEMCACHED" "${as_root[@]}" -l 127.0.0.1 -p "$port" -U 0 -t 2 -m 64 >/dev/null 2>&1 &
-    pid=$!
-    for _ in $(seq 500); do
-      kill -0 "$pid" 2>/dev/null || break
-      if answers "$port"; then
-        PIDS+=("$pid")
-        STARTED_PORT=$port
-        STARTED_PID=$pid
-        return 0
-      fi
-      sleep 0.02
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  die "could not start $MEMCACHED"
-}
 
 say "servers"
 start_memcached; port1=$STARTED_PORT
