@@ -63,8 +63,7 @@ for p in "${PORTS[@]}"; do printf '  %-18s %8s\n' "127.0.0.1:$p" "$(items "$p")"
 
 VICTIM="${PORTS[1]}"
 say "4. Kill 127.0.0.1:$VICTIM (SIGKILL): reads go on from the replicas"
-kill -9 "${PID[$VICTIM]}"
-wait "${PID[$VICTIM]}" 2>/dev/null || true
+{ kill -9 "${PID[$VICTIM]}"; wait "${PID[$VICTIM]}" || true; } 2>/dev/null
 "$PY" scripts/demo/read_sessions.py "$CONFIG"
 "$WORK/read_sessions" "$CONFIG"
 echo "  mcring health:"
