@@ -750,6 +750,7 @@ impl Client {
             );
             if died {
                 self.note_transition(s, true);
+                server.note_death();
                 server.close_idle();
             }
         }
@@ -920,10 +921,10 @@ impl Client {
     /// else is sent on it: a server never serves a key it must forget.
     pub(crate) fn before_first_use(&self, server: usize, conn: &mut Conn) -> Result<()> {
         let Some(s) = self.servers.get(server) else { return Ok(()) };
-        if !s.invalidations.is_pending() {
+        if !s.must_forget() {
             return Ok(());
         }
-        let Some(forget) = s.invalidations.take() else { return Ok(()) };
+        let Some(forget) = s.take_forget() else { return Ok(()) };
         // The request already encoded waits until the invalidations are done.
         let request = std::mem::take(&mut conn.out);
         let result = self.forget_on(&s.name, conn, &forget);
@@ -931,7 +932,7 @@ impl Client {
         match result {
             Ok(()) => Ok(()),
             Err(e) => {
-                s.invalidations.restore(forget);
+                s.restore_forget(forget);
                 self.server_failed(server, &e);
                 Err(e)
             }

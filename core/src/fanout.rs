@@ -188,8 +188,7 @@ pub(crate) fn run(
         match client.checkout_for_fanout(server) {
             Ok(mut conn) => {
                 // A server forgets what it missed before it serves this batch.
-                let forget =
-                    if s.invalidations.is_pending() { s.invalidations.take() } else { None };
+                let forget = if s.must_forget() { s.take_forget() } else { None };
                 let mut expects = VecDeque::new();
                 if let Some(f) = &forget {
                     expects.push_back(Expect::Forget(encode_forget(&mut conn.out, prefix, f)));
@@ -604,7 +603,7 @@ fn fail_batch(client: &Client, b: &mut Batch, answers: &mut [Option<Result<Answe
     }
     if let Some(forget) = b.forget.take() {
         if let Some(s) = client.server_list().get(b.server) {
-            s.invalidations.restore(forget);
+            s.restore_forget(forget);
         }
     }
     b.expects.clear();

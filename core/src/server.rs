@@ -327,6 +327,41 @@ impl Server {
         }
     }
 
+    /// Whether the server has something to forget before it serves again.
+    #[inline]
+    pub fn must_forget(&self) -> bool {
+        self.invalidations.is_pending()
+            || (self.health.is_shared() && self.health.forget_all.load(Ordering::Acquire) != 0)
+    }
+
+    /// Takes what the server must forget before it serves again: this
+    /// process's queued keys, or everything (a flush) when the server died
+    /// while its health was shared with other processes.
+    pub fn take_forget(&self) -> Option<Forget> {
+        let local = self.invalidations.take();
+        if self.health.is_shared() && self.health.forget_all.swap(0, Ordering::AcqRel) != 0 {
+            return Some(Forget::All);
+        }
+        local
+    }
+
+    /// Puts back what could not be applied.
+    pub fn restore_forget(&self, forget: Forget) {
+        if forget == Forget::All && self.health.is_shared() {
+            self.health.forget_all.store(1, Ordering::Release);
+            return;
+        }
+        self.invalidations.restore(forget);
+    }
+
+    /// Notes that the server died: with shared health, whoever uses it first
+    /// after it recovers flushes it.
+    pub fn note_death(&self) {
+        if self.health.is_shared() {
+            self.health.forget_all.store(1, Ordering::Release);
+        }
+    }
+
     /// Closes every idle connection.
     pub fn close_idle(&self) {
         if let Some(mut pool) = self.lock_pool() {

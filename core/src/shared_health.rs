@@ -20,7 +20,11 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 pub struct HealthCell {
     /// Consecutive failures.
     pub failures: AtomicU32,
-    _pad: u32,
+    /// Set when the server died while its health is shared: writes any
+    /// process rerouted meanwhile may have left it stale, so whoever uses it
+    /// first after it recovers flushes it. (Each process's own list of keys
+    /// to forget does not cover the others'.)
+    pub forget_all: AtomicU32,
     /// Monotonic ms until which the server is dead; 0 when alive.
     pub dead_until: AtomicU64,
     /// Monotonic ms when the current probe started; 0 when none.
@@ -36,7 +40,7 @@ struct Slot {
 
 /// Slots in the area: servers beyond this keep private health.
 pub const SLOTS: usize = 4096;
-const MAGIC: u64 = 0x6d63_7269_6e67_0001; // "mcring" + layout version
+const MAGIC: u64 = 0x6d63_7269_6e67_0002; // "mcring" + layout version
 
 #[repr(C)]
 struct Region {
