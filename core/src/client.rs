@@ -600,7 +600,7 @@ impl Client {
     pub(crate) fn route_in(&self, key: &[u8], probes: &Probes) -> Result<(u32, Route)> {
         self.router.check_key(key)?;
         let h = self.router.key_hash(key);
-        if self.config.replicas == 0 && self.dead_servers() == 0 {
+        if self.is_simple() {
             // Every server alive, one copy: the owner on the full ring.
             let home = self.router.home(h);
             if home.is_empty() {
@@ -769,33 +769,9 @@ impl Client {
         encode: impl FnOnce(&mut Vec<u8>),
         mut handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> Result<T> {
-        let s = self.servers.get(server).ok_or(Error::NoServers)?;
-        let mut conn = self.checkout(server)?;
-        let (read0, written0) = (conn.bytes_read, conn.bytes_written);
-        encode(&mut conn.out);
-        let deadline = Deadline::after(self.io_timeout);
-        let outcome = self.converse(&s.name, &mut conn, &deadline, &mut handle);
-        s.counters.add(Counter::BytesRead, conn.bytes_read - read0);
-        s.counters.add(Counter::BytesWritten, conn.bytes_written - written0);
-        match outcome {
-            Ok(Ok(v)) => {
-                self.server_ok(server);
-                self.return_conn(server, conn);
-                Ok(v)
-            }
-            Ok(Err(reply_error)) => {
-                // A complete reply that is an error: the server is fine.
-                self.server_ok(server);
-                self.return_conn(server, conn);
-                s.counters.incr(Counter::Errors);
-                Err(reply_error)
-            }
-            Err(e) => {
-                drop(conn);
-                self.server_failed(server, &e);
-                Err(e)
-            }
-        }
+        self.on_connection(server, encode, |name, conn, deadline| {
+            self.converse(name, conn, deadline, &mut handle)
+        })
     }
 
     /// Like [`Client::exchange`] for one meta-protocol request with one reply.
@@ -805,17 +781,12 @@ impl Client {
         encode: impl FnOnce(&mut Vec<u8>),
         handle: &mut dyn FnMut(&str, MetaReply<'_>) -> Result<()>,
     ) -> Result<()> {
-        let s = self.servers.get(server).ok_or(Error::NoServers)?;
-        let mut conn = self.checkout(server)?;
-        let (read0, written0) = (conn.bytes_read, conn.bytes_written);
-        encode(&mut conn.out);
-        let deadline = Deadline::after(self.io_timeout);
-        let outcome = (|| -> Result<Result<()>> {
-            conn.flush(&deadline).map_err(|f| io_error(&s.name, f))?;
+        self.on_connection(server, encode, |name, conn, deadline| {
+            conn.flush(deadline).map_err(|f| io_error(name, f))?;
             loop {
                 match meta::parse_meta_reply(conn.buffered(), &self.limits) {
                     Ok(Some((reply, used))) => {
-                        let r = handle(&s.name, reply);
+                        let r = handle(name, reply);
                         conn.consume(used);
                         return match r {
                             Ok(()) => Ok(Ok(())),
@@ -823,18 +794,41 @@ impl Client {
                             Err(e) => Err(e),
                         };
                     }
-                    Ok(None) => conn.fill(&deadline).map_err(|f| io_error(&s.name, f))?,
-                    Err(e) => return Err(parse_error(&s.name, &e)),
+                    Ok(None) => conn.fill(deadline).map_err(|f| io_error(name, f))?,
+                    Err(e) => return Err(parse_error(name, &e)),
                 }
             }
-        })();
+        })
+    }
+
+    /// One request on a checked-out connection of server `s`: `talk` sends
+    /// what `encode` wrote and reads the reply. Its outer `Result` is a
+    /// connection failure (the connection is closed and the failure counts
+    /// against the server), the inner one a reply-level error (the
+    /// connection goes back to the pool).
+    fn on_connection<T>(
+        &self,
+        server: usize,
+        encode: impl FnOnce(&mut Vec<u8>),
+        talk: impl FnOnce(&str, &mut Conn, &Deadline) -> Result<Result<T>>,
+    ) -> Result<T> {
+        let s = self.servers.get(server).ok_or(Error::NoServers)?;
+        let mut conn = self.checkout(server)?;
+        let (read0, written0) = (conn.bytes_read, conn.bytes_written);
+        encode(&mut conn.out);
+        let deadline = Deadline::after(self.io_timeout);
+        let outcome = talk(&s.name, &mut conn, &deadline);
         s.counters.add(Counter::BytesRead, conn.bytes_read - read0);
         s.counters.add(Counter::BytesWritten, conn.bytes_written - written0);
         match outcome {
-            Ok(r) => {
+            Ok(reply) => {
+                // A complete reply, even an error one: the server is fine.
                 self.server_ok(server);
                 self.return_conn(server, conn);
-                r
+                if reply.is_err() {
+                    s.counters.incr(Counter::Errors);
+                }
+                reply
             }
             Err(e) => {
                 drop(conn);
@@ -1079,6 +1073,23 @@ pub(crate) fn unexpected(server: &str, reply: TextReply<'_>) -> Error {
             message: "ERROR (command not supported)".to_string(),
         },
         other => protocol(server, &format!("unexpected reply {other:?}")),
+    }
+}
+
+/// An error for a meta reply that does not fit the request: like
+/// [`unexpected`], error replies (including `ERROR` from a server without
+/// meta commands) are reply-level errors.
+pub(crate) fn meta_unexpected(server: &str, reply: MetaReply<'_>) -> Error {
+    match reply {
+        MetaReply::ServerError(m) | MetaReply::ClientError(m) => Error::Server {
+            server: server.to_string(),
+            message: String::from_utf8_lossy(m).into_owned(),
+        },
+        MetaReply::Error => Error::Server {
+            server: server.to_string(),
+            message: "ERROR (meta commands need memcached 1.6)".to_string(),
+        },
+        other => protocol(server, &format!("unexpected meta reply {other:?}")),
     }
 }
 

@@ -699,8 +699,8 @@ impl Conn {
         Ok(true)
     }
 
-    /// Forgets any half-built request and unread bytes (before reuse after
-    /// a completed request this is a no-op).
+    /// Whether nothing is buffered in either direction: the connection is
+    /// between requests and may go back to the pool.
     pub fn is_idle(&self) -> bool {
         self.start == self.end && !self.has_unwritten()
     }

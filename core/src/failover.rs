@@ -20,7 +20,7 @@
 //!   land off their key's home carry a TTL of at most `gutter_ttl`, so they
 //!   cannot resurface later either.
 
-use crate::client::{Client, Flow, ItemRef, Probes};
+use crate::client::{meta_unexpected, Client, Flow, ItemRef, Probes};
 use crate::config::{Failover, ReadPolicy};
 use crate::error::{Error, Result};
 use crate::fanout::{self, encode_job, text_answer, Answer, Job, JobKind};
@@ -234,14 +234,7 @@ impl Client {
                         Ok(())
                     }
                     MetaReply::Miss(_) => Ok(()),
-                    MetaReply::ServerError(m) | MetaReply::ClientError(m) => Err(Error::Server {
-                        server: name.to_string(),
-                        message: String::from_utf8_lossy(m).into_owned(),
-                    }),
-                    other => Err(crate::client::protocol(
-                        name,
-                        &format!("unexpected meta reply {other:?}"),
-                    )),
+                    other => Err(meta_unexpected(name, other)),
                 },
             )?;
         } else {
@@ -302,14 +295,7 @@ impl Client {
                         Ok(())
                     }
                     MetaReply::Miss(_) => Ok(()),
-                    MetaReply::ServerError(m) | MetaReply::ClientError(m) => Err(Error::Server {
-                        server: name.to_string(),
-                        message: String::from_utf8_lossy(m).into_owned(),
-                    }),
-                    other => Err(crate::client::protocol(
-                        name,
-                        &format!("unexpected meta reply {other:?}"),
-                    )),
+                    other => Err(meta_unexpected(name, other)),
                 },
             );
             match r {
@@ -367,18 +353,16 @@ impl Client {
         kind: JobKind<'_>,
         e: Error,
     ) -> Result<Answer> {
+        // Whatever happens next, the failed copies missed this write (or may
+        // apply it late): they must forget the key.
         let failed = route.targets;
-        if let Some(fallback) = self.fallback(h, route, &failed) {
-            if let Settled::Done(a) = self.write_route(key, &fallback, kind) {
-                // The home copies missed this write.
-                for &s in failed.as_slice() {
-                    self.forget_later(s, key);
-                }
-                return Ok(a);
-            }
-        }
         for &s in failed.as_slice() {
             self.forget_later(s, key);
+        }
+        if let Some(fallback) = self.fallback(h, route, &failed) {
+            if let Settled::Done(a) = self.write_route(key, &fallback, kind) {
+                return Ok(a);
+            }
         }
         Err(e)
     }

@@ -13,7 +13,8 @@ use std::collections::VecDeque;
 
 use crate::client::Status;
 use crate::client::{
-    io_error, is_prefixed, parse_error, protocol, status_reply, unexpected, Client, ItemRef,
+    io_error, is_prefixed, meta_unexpected, parse_error, protocol, status_reply, unexpected,
+    Client, ItemRef,
 };
 use crate::conn::{poll_many, Conn, Deadline, IoFailure};
 use crate::error::{Error, Result};
@@ -171,18 +172,10 @@ pub(crate) fn run(
         let list = std::mem::take(&mut by_server[server]);
         let s = &servers[server];
         // One atomic add per counter and batch, not per key.
-        let mut counts = [0u64; 3];
-        for &j in &list {
-            counts[match jobs[j].kind.counter() {
-                Counter::Gets => 0,
-                Counter::Deletes => 1,
-                _ => 2,
-            }] += 1;
-        }
-        for (counter, n) in [Counter::Gets, Counter::Deletes, Counter::Sets].into_iter().zip(counts)
-        {
+        for counter in [Counter::Gets, Counter::Deletes, Counter::Sets] {
+            let n = list.iter().filter(|&&j| jobs[j].kind.counter() == counter).count();
             if n > 0 {
-                s.counters.add(counter, n);
+                s.counters.add(counter, n as u64);
             }
         }
         match client.checkout_for_fanout(server) {
@@ -551,23 +544,13 @@ fn dispatch(
                         answers[j] = Some(Ok(Answer::Miss));
                         s.counters.incr(Counter::Misses);
                     }
-                    MetaReply::ServerError(m) | MetaReply::ClientError(m) => {
-                        s.counters.incr(Counter::Errors);
-                        answers[j] = Some(Err(Error::Server {
-                            server: s.name.clone(),
-                            message: String::from_utf8_lossy(m).into_owned(),
-                        }));
-                    }
-                    MetaReply::Error => {
-                        s.counters.incr(Counter::Errors);
-                        answers[j] = Some(Err(Error::Server {
-                            server: s.name.clone(),
-                            message: "ERROR (meta commands need memcached 1.6)".into(),
-                        }));
-                    }
-                    other => {
-                        return Err(protocol(&s.name, &format!("unexpected meta reply {other:?}")))
-                    }
+                    other => match meta_unexpected(&s.name, other) {
+                        e @ Error::Server { .. } => {
+                            s.counters.incr(Counter::Errors);
+                            answers[j] = Some(Err(e));
+                        }
+                        e => return Err(e),
+                    },
                 }
                 (true, used)
             }
