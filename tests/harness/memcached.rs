@@ -162,16 +162,9 @@ impl Memcached {
     /// SIGKILL and reap the process. The port stays reserved for `restart`
     /// only by convention: nothing else in the tests binds fixed ports.
     pub fn kill(&mut self) {
+        self.signal(SIGKILL);
         if let Some(mut child) = self.child.take() {
-            self.signal_pid(child.id(), SIGKILL);
             let _ = child.wait();
-        }
-    }
-
-    fn signal_pid(&self, pid: u32, sig: i32) {
-        // SAFETY: kill(2) on a child we spawned and have not reaped.
-        unsafe {
-            libc::kill(pid as i32, sig);
         }
     }
 
