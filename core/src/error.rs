@@ -7,7 +7,9 @@
 use std::fmt;
 
 use crate::config::ConfigError;
+use crate::conn::IoFailure;
 use crate::key::{display_key, KeyProblem};
+use crate::protocol::{ProtocolError, ProtocolErrorKind};
 
 /// Everything that can go wrong in a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +84,36 @@ impl Error {
     /// Whether the error is a timeout.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout { .. })
+    }
+
+    /// A connection-level failure on the connection to `server`.
+    pub(crate) fn io(server: &str, f: IoFailure) -> Error {
+        match f {
+            IoFailure::Timeout(during) => Error::Timeout { server: server.to_string(), during },
+            IoFailure::Interrupted => Error::Interrupted,
+            IoFailure::Closed => Error::Connection {
+                server: server.to_string(),
+                message: "connection closed by server".to_string(),
+            },
+            IoFailure::Os(e) => {
+                Error::Connection { server: server.to_string(), message: e.to_string() }
+            }
+        }
+    }
+
+    /// The error for a reply the parser refused: a value over this client's
+    /// `max_value_bytes` is the value's fault, anything else the server's.
+    pub(crate) fn parse(server: &str, e: &ProtocolError) -> Error {
+        if e.kind() == ProtocolErrorKind::ValueTooLarge {
+            Error::TooLarge { server: server.to_string(), message: e.to_string() }
+        } else {
+            Error::protocol(server, &e.to_string())
+        }
+    }
+
+    /// A protocol error of `server`.
+    pub(crate) fn protocol(server: &str, message: &str) -> Error {
+        Error::Protocol { server: server.to_string(), message: message.to_string() }
     }
 }
 

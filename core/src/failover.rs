@@ -20,13 +20,15 @@
 //!   land off their key's home carry a TTL of at most `gutter_ttl`, so they
 //!   cannot resurface later either.
 
-use crate::client::{meta_unexpected, Client, Flow, ItemRef, Probes};
-use crate::config::{Failover, ReadPolicy};
+use crate::cluster::{Cluster, Probes};
+use crate::config::Failover;
 use crate::error::{Error, Result};
 use crate::fanout::{self, encode_job, text_answer, Answer, Job, JobKind};
 use crate::protocol::meta::{self, MetaFlag, MetaReply};
 use crate::protocol::text::{Retrieval, Storage, TextReply};
+use crate::reply::{is_prefixed, meta_unexpected, unexpected, ItemRef, Status};
 use crate::router::{Copies, Route};
+use crate::server_set::Flow;
 use crate::stats::Counter;
 
 /// A value with everything needed to write it back changed.
@@ -101,16 +103,7 @@ enum Settled {
     Failed(Copies, Error),
 }
 
-impl Client {
-    /// The order in which a read tries a route's targets.
-    fn read_order(&self, route: &Route) -> Copies {
-        let mut order = route.targets;
-        if self.config().read_policy == ReadPolicy::Random && order.len() > 1 {
-            order.rotate_to_front(random_below(order.len()));
-        }
-        order
-    }
-
+impl Cluster {
     /// Reads one key through its copies and failover target.
     pub(crate) fn read<T>(
         &self,
@@ -124,7 +117,7 @@ impl Client {
         let mut failed = Copies::new();
         let mut first_err: Option<Error> = None;
         let order = self.read_order(&route);
-        let repairing = self.config().read_repair && cmd == Retrieval::Get;
+        let repairing = self.policy.read_repair && cmd == Retrieval::Get;
         for &s in order.as_slice() {
             let mut repair = None;
             let keep = repairing && !missed.is_empty();
@@ -161,36 +154,15 @@ impl Client {
         }
         match first_err {
             Some(e) => Err(e),
-            None if self.config().failover == Failover::None => {
+            None if self.policy.failover == Failover::None => {
                 // failover=none: a dead server's keys read as misses.
                 if let Some(s) = route.home.first() {
-                    self.count(s, Counter::Errors);
+                    self.servers.count(s, Counter::Errors);
                 }
                 Ok(None)
             }
             None => Err(self.down_error(&route)),
         }
-    }
-
-    /// The route to try after the servers in `failed` failed this request,
-    /// if it offers servers not tried yet.
-    fn fallback(&self, h: u32, route: &Route, failed: &Copies) -> Option<Route> {
-        self.fallback_in(h, route, failed, &Probes::default())
-    }
-
-    fn fallback_in(
-        &self,
-        h: u32,
-        route: &Route,
-        failed: &Copies,
-        probes: &Probes,
-    ) -> Option<Route> {
-        if failed.is_empty() && !route.targets.is_empty() {
-            return None;
-        }
-        let again = self.route_excluding(h, failed, probes);
-        let new = again.targets.as_slice().iter().any(|s| !route.targets.contains(*s));
-        new.then_some(again)
     }
 
     /// One read of `key` on server `s`. With `keep`, the value is read with
@@ -205,10 +177,10 @@ impl Client {
         repair: &mut Option<Repair>,
     ) -> Result<Option<T>> {
         let prefix = self.prefix();
-        self.count(s, Counter::Gets);
+        self.servers.count(s, Counter::Gets);
         let mut found = None;
         if keep {
-            self.exchange_meta(
+            self.servers.exchange_meta(
                 s,
                 |buf| {
                     meta::encode_mg(
@@ -238,13 +210,13 @@ impl Client {
                 },
             )?;
         } else {
-            self.exchange(
+            self.servers.exchange(
                 s,
                 |buf| encode_job(buf, prefix, &Job { server: s, key, kind: JobKind::Get(cmd) }),
                 |name, reply| match reply {
                     TextReply::Value { key: got, flags, data, cas } => {
-                        if found.is_some() || !crate::client::is_prefixed(got, prefix, key) {
-                            return Err(crate::client::protocol(
+                        if found.is_some() || !is_prefixed(got, prefix, key) {
+                            return Err(Error::protocol(
                                 name,
                                 "reply for a key that was not asked for",
                             ));
@@ -253,11 +225,11 @@ impl Client {
                         Ok(Flow::More)
                     }
                     TextReply::End => Ok(Flow::Done(())),
-                    other => Err(crate::client::unexpected(name, other)),
+                    other => Err(unexpected(name, other)),
                 },
             )?;
         }
-        self.count(s, if found.is_some() { Counter::Hits } else { Counter::Misses });
+        self.servers.count(s, if found.is_some() { Counter::Hits } else { Counter::Misses });
         Ok(found)
     }
 
@@ -269,7 +241,7 @@ impl Client {
         let mut first_err = None;
         for &s in route.targets.as_slice() {
             let mut found = None;
-            let r = self.exchange_meta(
+            let r = self.servers.exchange_meta(
                 s,
                 |buf| {
                     meta::encode_mg(
@@ -314,10 +286,10 @@ impl Client {
             JobKind::Store { cmd: Storage::Add, value: &r.value, flags: r.flags, ttl: r.exptime() };
         let jobs: Vec<Job<'_>> =
             missed.as_slice().iter().map(|&s| Job { server: s, key, kind }).collect();
-        let answers = fanout::run(self, &jobs, &mut |_, _, _| {});
+        let answers = fanout::run(&self.servers, &jobs, &mut |_, _, _| {});
         for (job, a) in jobs.iter().zip(answers) {
-            if a == Ok(Answer::Status(crate::client::Status::Done)) {
-                self.count(job.server, Counter::ReadRepairs);
+            if a == Ok(Answer::Status(Status::Done)) {
+                self.servers.count(job.server, Counter::ReadRepairs);
             }
         }
     }
@@ -357,7 +329,7 @@ impl Client {
         // apply it late): they must forget the key.
         let failed = route.targets;
         for &s in failed.as_slice() {
-            self.forget_later(s, key);
+            self.servers.forget_later(s, key);
         }
         if let Some(fallback) = self.fallback(h, route, &failed) {
             if let Settled::Done(a) = self.write_route(key, &fallback, kind) {
@@ -369,10 +341,10 @@ impl Client {
 
     /// Sends a write to a route's targets and settles it.
     fn write_route(&self, key: &[u8], route: &Route, kind: JobKind<'_>) -> Settled {
-        let kind = if route.rerouted { clamp_ttl(kind, self.config().gutter_ttl) } else { kind };
+        let kind = if route.rerouted { clamp_ttl(kind, self.policy.gutter_ttl) } else { kind };
         if route.targets.is_empty() {
             for s in route.missed_home() {
-                self.forget_later(s, key);
+                self.servers.forget_later(s, key);
             }
             return Settled::Failed(Copies::new(), self.down_error(route));
         }
@@ -382,17 +354,14 @@ impl Client {
             // The first copy decides; the others follow only if it took effect.
             let first = targets[0];
             let r = self.write_on(first, key, kind);
-            let took = matches!(
-                r,
-                Ok(Answer::Status(crate::client::Status::Done)) | Ok(Answer::Number(Some(_)))
-            );
+            let took = matches!(r, Ok(Answer::Status(Status::Done)) | Ok(Answer::Number(Some(_))));
             let first_failed = matches!(&r, Err(e) if e.is_server_failure());
             results.push((first, r));
             if took || first_failed {
                 let follow = if took { propagation(kind) } else { kind };
                 let jobs: Vec<Job<'_>> =
                     targets[1..].iter().map(|&s| Job { server: s, key, kind: follow }).collect();
-                let answers = fanout::run(self, &jobs, &mut |_, _, _| {});
+                let answers = fanout::run(&self.servers, &jobs, &mut |_, _, _| {});
                 results.extend(jobs.iter().map(|j| j.server).zip(answers));
             }
         } else if targets.len() == 1 {
@@ -400,7 +369,7 @@ impl Client {
         } else {
             let jobs: Vec<Job<'_>> =
                 targets.iter().map(|&s| Job { server: s, key, kind }).collect();
-            let answers = fanout::run(self, &jobs, &mut |_, _, _| {});
+            let answers = fanout::run(&self.servers, &jobs, &mut |_, _, _| {});
             results.extend(targets.iter().copied().zip(answers));
         }
         self.settle(key, route, results)
@@ -429,16 +398,16 @@ impl Client {
         // The write took effect somewhere: every copy that did not get it
         // must forget the key before it serves again.
         for &s in failed.as_slice() {
-            self.count(s, Counter::ReplicaWriteFailures);
-            self.forget_later(s, key);
+            self.servers.count(s, Counter::ReplicaWriteFailures);
+            self.servers.forget_later(s, key);
         }
         for s in route.missed_home() {
-            self.count(s, Counter::ReplicaWriteFailures);
-            self.forget_later(s, key);
+            self.servers.count(s, Counter::ReplicaWriteFailures);
+            self.servers.forget_later(s, key);
         }
         if route.rerouted {
             if let Some(&s) = route.targets.as_slice().first() {
-                self.count(s, Counter::Failovers);
+                self.servers.count(s, Counter::Failovers);
             }
         }
         Settled::Done(answer)
@@ -447,40 +416,13 @@ impl Client {
     /// One write of `key` on server `s`, on its own connection.
     fn write_on(&self, s: usize, key: &[u8], kind: JobKind<'_>) -> Result<Answer> {
         let prefix = self.prefix();
-        self.count(s, kind.counter());
+        self.servers.count(s, kind.counter());
         let job = Job { server: s, key, kind };
-        self.exchange(
+        self.servers.exchange(
             s,
             |buf| encode_job(buf, prefix, &job),
             |name, reply| text_answer(name, &job.kind, reply).map(Flow::Done),
         )
-    }
-
-    /// Queues `key` to be deleted on server `s` before it serves again.
-    fn forget_later(&self, s: usize, key: &[u8]) {
-        if let Some(server) = self.server_list().get(s) {
-            server.invalidations.add(key);
-        }
-    }
-
-    fn count(&self, s: usize, counter: Counter) {
-        if let Some(server) = self.server_list().get(s) {
-            server.counters.incr(counter);
-        }
-    }
-
-    /// One meta request and reply on server `s` (already admitted).
-    fn exchange_meta(
-        &self,
-        s: usize,
-        encode: impl FnOnce(&mut Vec<u8>),
-        handle: impl FnOnce(&str, MetaReply<'_>) -> Result<()>,
-    ) -> Result<()> {
-        let mut handle = Some(handle);
-        self.exchange_with_meta(s, encode, &mut |name, reply| match handle.take() {
-            Some(h) => h(name, reply),
-            None => Ok(()),
-        })
     }
 
     /// Reads many keys: each round asks every unresolved key's next copy, in
@@ -516,7 +458,7 @@ impl Client {
                 repair: None,
             })
             .collect();
-        let repairing = self.config().read_repair && cmd == Retrieval::Get;
+        let repairing = self.policy.read_repair && cmd == Retrieval::Get;
 
         let mut round = 0;
         loop {
@@ -547,7 +489,7 @@ impl Client {
             if jobs.is_empty() {
                 break;
             }
-            let answers = fanout::run(self, &jobs, &mut |j, item, ttl| {
+            let answers = fanout::run(&self.servers, &jobs, &mut |j, item, ttl| {
                 let k = owner[j];
                 if matches!(jobs[j].kind, JobKind::MetaGet) {
                     state[k].repair =
@@ -595,15 +537,15 @@ impl Client {
             }
         }
         if !repairs.is_empty() {
-            let answers = fanout::run(self, &repairs, &mut |_, _, _| {});
+            let answers = fanout::run(&self.servers, &repairs, &mut |_, _, _| {});
             for (job, a) in repairs.iter().zip(answers) {
-                if a == Ok(Answer::Status(crate::client::Status::Done)) {
-                    self.count(job.server, Counter::ReadRepairs);
+                if a == Ok(Answer::Status(Status::Done)) {
+                    self.servers.count(job.server, Counter::ReadRepairs);
                 }
             }
         }
 
-        let none_mode = self.config().failover == Failover::None;
+        let none_mode = self.policy.failover == Failover::None;
         Ok(state
             .into_iter()
             .zip(&plans)
@@ -630,7 +572,7 @@ impl Client {
         for (key, server) in keys.iter().zip(self.primaries(keys)?) {
             jobs.push(Job { server, key, kind: JobKind::Get(cmd) });
         }
-        let answers = fanout::run(self, &jobs, &mut |j, item, _| on_hit(j, item));
+        let answers = fanout::run(&self.servers, &jobs, &mut |j, item, _| on_hit(j, item));
         let mut results: Vec<Result<bool>> = Vec::with_capacity(keys.len());
         let mut retry = Vec::new();
         for (j, a) in answers.into_iter().enumerate() {
@@ -645,7 +587,7 @@ impl Client {
                 }
             }
         }
-        if retry.is_empty() || matches!(self.config().failover, Failover::None | Failover::Eject) {
+        if retry.is_empty() || matches!(self.policy.failover, Failover::None | Failover::Eject) {
             return Ok(results);
         }
         let probes = Probes::default();
@@ -653,7 +595,7 @@ impl Client {
         let mut owner = Vec::new();
         for &j in &retry {
             let key = keys[j];
-            let h = self.router_key_hash(key);
+            let h = self.router.key_hash(key);
             let failed = Copies::one(jobs[j].server);
             let route = Route { home: failed, targets: failed, rerouted: false };
             if let Some(s) =
@@ -663,7 +605,7 @@ impl Client {
                 owner.push(j);
             }
         }
-        let answers = fanout::run(self, &jobs2, &mut |j, item, _| on_hit(owner[j], item));
+        let answers = fanout::run(&self.servers, &jobs2, &mut |j, item, _| on_hit(owner[j], item));
         for (a, &j) in answers.into_iter().zip(&owner) {
             match a {
                 Ok(Answer::Hit) => results[j] = Ok(true),
@@ -691,7 +633,7 @@ impl Client {
             for ((key, _), p) in writes.iter().zip(primaries) {
                 let one = Copies::one(p);
                 routes.push(Ok((
-                    self.router_key_hash(key),
+                    self.router.key_hash(key),
                     Route { home: one, targets: one, rerouted: false },
                 )));
             }
@@ -705,13 +647,13 @@ impl Client {
         for (i, ((key, kind), route)) in writes.iter().zip(&routes).enumerate() {
             let Ok((_, route)) = route else { continue };
             let kind =
-                if route.rerouted { clamp_ttl(*kind, self.config().gutter_ttl) } else { *kind };
+                if route.rerouted { clamp_ttl(*kind, self.policy.gutter_ttl) } else { *kind };
             for &s in route.targets.as_slice() {
                 jobs.push(Job { server: s, key, kind });
                 owner.push(i);
             }
         }
-        let answers = fanout::run(self, &jobs, &mut |_, _, _| {});
+        let answers = fanout::run(&self.servers, &jobs, &mut |_, _, _| {});
         let mut per_key: Vec<Vec<(usize, Result<Answer>)>> =
             (0..writes.len()).map(|_| Vec::new()).collect();
         for ((job, a), &i) in jobs.iter().zip(answers).zip(&owner) {
@@ -731,7 +673,7 @@ impl Client {
             let key = writes[i].0;
             if route.targets.is_empty() {
                 for s in route.missed_home() {
-                    self.forget_later(s, key);
+                    self.servers.forget_later(s, key);
                 }
                 retry.push((i, *h, *route, Copies::new(), self.down_error(route)));
                 continue;
@@ -752,7 +694,7 @@ impl Client {
             }
             match self.fallback_in(h, &route, &failed, &probes) {
                 Some(fb) => {
-                    let kind = clamp_ttl(writes[i].1, self.config().gutter_ttl);
+                    let kind = clamp_ttl(writes[i].1, self.policy.gutter_ttl);
                     for &s in fb.targets.as_slice() {
                         jobs.push(Job { server: s, key: writes[i].0, kind });
                     }
@@ -760,20 +702,20 @@ impl Client {
                 }
                 None => {
                     for &s in failed.as_slice() {
-                        self.forget_later(s, writes[i].0);
+                        self.servers.forget_later(s, writes[i].0);
                     }
                     results[i] = Some(Err(e));
                 }
             }
         }
         if !jobs.is_empty() {
-            let answers = fanout::run(self, &jobs, &mut |_, _, _| {});
+            let answers = fanout::run(&self.servers, &jobs, &mut |_, _, _| {});
             let mut answers = jobs.iter().map(|j| j.server).zip(answers);
             for (i, fb, failed, e) in fallbacks {
                 let mine: Vec<(usize, Result<Answer>)> =
                     answers.by_ref().take(fb.targets.len()).collect();
                 for &s in failed.as_slice() {
-                    self.forget_later(s, writes[i].0);
+                    self.servers.forget_later(s, writes[i].0);
                 }
                 results[i] = Some(match self.settle(writes[i].0, &fb, mine) {
                     Settled::Done(a) => Ok(a),
@@ -783,31 +725,7 @@ impl Client {
         }
         results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(crate::client::protocol("", "write left unanswered"))))
+            .map(|r| r.unwrap_or_else(|| Err(Error::protocol("", "write left unanswered"))))
             .collect()
     }
-}
-
-/// A cheap per-thread random number below `n` (for `read_policy=random`).
-fn random_below(n: usize) -> usize {
-    use std::cell::Cell;
-    thread_local! {
-        static STATE: Cell<u64> = const { Cell::new(0) };
-    }
-    STATE.with(|s| {
-        let mut x = s.get();
-        if x == 0 {
-            // Seed from the clock and the thread's stack address.
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1);
-            x = t ^ (&x as *const u64 as u64) | 1;
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        s.set(x);
-        (x % n as u64) as usize
-    })
 }

@@ -11,16 +11,13 @@
 
 use std::collections::VecDeque;
 
-use crate::client::Status;
-use crate::client::{
-    io_error, is_prefixed, meta_unexpected, parse_error, protocol, status_reply, unexpected,
-    Client, ItemRef,
-};
 use crate::conn::{poll_many, Conn, Deadline, IoFailure};
 use crate::error::{Error, Result};
+use crate::invalidation::Forget;
 use crate::protocol::meta::{self, MetaFlag, MetaReply};
 use crate::protocol::text::{self, Arith, Retrieval, Storage, TextReply};
-use crate::server::Forget;
+use crate::reply::{is_prefixed, meta_unexpected, status_reply, unexpected, ItemRef, Status};
+use crate::server_set::ServerSet;
 use crate::stats::Counter;
 
 /// Keys per `get` line: keeps lines short while batching well.
@@ -144,12 +141,12 @@ struct Batch {
 /// Runs `jobs` and returns one result per job, in order. Servers must have
 /// been admitted by the caller (routing checked their health).
 pub(crate) fn run(
-    client: &Client,
+    set: &ServerSet,
     jobs: &[Job<'_>],
     sink: &mut ValueSink<'_>,
 ) -> Vec<Result<Answer>> {
-    let servers = client.server_list();
-    let prefix = client.prefix();
+    let servers = set.all();
+    let prefix = &set.io.prefix[..];
     let mut answers: Vec<Option<Result<Answer>>> = (0..jobs.len()).map(|_| None).collect();
 
     // Group by server, keeping each server's jobs in request order.
@@ -178,7 +175,7 @@ pub(crate) fn run(
                 s.counters.add(counter, n as u64);
             }
         }
-        match client.checkout_for_fanout(server) {
+        match set.checkout_for_fanout(server) {
             Ok(mut conn) => {
                 // A server forgets what it missed before it serves this batch.
                 let forget = if s.must_forget() { s.take_forget() } else { None };
@@ -189,9 +186,9 @@ pub(crate) fn run(
                 expects.extend(encode_batch(&mut conn.out, prefix, jobs, &list));
                 let bytes = (conn.bytes_read, conn.bytes_written);
                 let deadline = if conn.is_connecting() {
-                    Deadline::after(client.connect_timeout())
+                    Deadline::after(set.io.connect_timeout)
                 } else {
-                    Deadline::after(client.io_timeout())
+                    Deadline::after(set.io.io_timeout)
                 };
                 batches.push(Batch {
                     server,
@@ -211,11 +208,11 @@ pub(crate) fn run(
         }
     }
 
-    drive(client, jobs, &mut batches, &mut answers, sink);
+    drive(set, jobs, &mut batches, &mut answers, sink);
 
     answers
         .into_iter()
-        .map(|a| a.unwrap_or_else(|| Err(protocol("", "job left unanswered"))))
+        .map(|a| a.unwrap_or_else(|| Err(Error::protocol("", "job left unanswered"))))
         .collect()
 }
 
@@ -279,13 +276,13 @@ fn encode_batch(
 /// The poll loop: completes connects, writes pending requests, reads and
 /// dispatches replies, until every batch is done or failed.
 fn drive(
-    client: &Client,
+    set: &ServerSet,
     jobs: &[Job<'_>],
     batches: &mut [Batch],
     answers: &mut [Option<Result<Answer>>],
     sink: &mut ValueSink<'_>,
 ) {
-    let servers = client.server_list();
+    let servers = set.all();
     // Optimistic first write: small batches go out without a poll.
     for b in batches.iter_mut() {
         if let Some(conn) = b.conn.as_mut() {
@@ -293,8 +290,8 @@ fn drive(
                 continue;
             }
             if let Err(f) = conn.try_flush() {
-                let e = io_error(&servers[b.server].name, f);
-                fail_batch(client, b, answers, e);
+                let e = Error::io(&servers[b.server].name, f);
+                fail_batch(set, b, answers, e);
             }
         }
     }
@@ -308,14 +305,14 @@ fn drive(
     if all_sent {
         for b in batches.iter_mut() {
             loop {
-                if let Err(e) = dispatch(client, jobs, b, answers, sink) {
-                    fail_batch(client, b, answers, e);
+                if let Err(e) = dispatch(set, jobs, b, answers, sink) {
+                    fail_batch(set, b, answers, e);
                     break;
                 }
                 let Some(conn) = b.conn.as_mut() else { break };
                 if let Err(f) = conn.fill(&b.deadline) {
-                    let e = io_error(&servers[b.server].name, f);
-                    fail_batch(client, b, answers, e);
+                    let e = Error::io(&servers[b.server].name, f);
+                    fail_batch(set, b, answers, e);
                     break;
                 }
             }
@@ -355,7 +352,7 @@ fn drive(
                         message: format!("poll: {e}"),
                     }
                 };
-                fail_batch(client, b, answers, err);
+                fail_batch(set, b, answers, err);
             }
             return;
         }
@@ -371,8 +368,8 @@ fn drive(
                 };
             }
             if revents != 0 {
-                if let Err(e) = service(client, jobs, b, answers, sink, revents) {
-                    fail_batch(client, b, answers, e);
+                if let Err(e) = service(set, jobs, b, answers, sink, revents) {
+                    fail_batch(set, b, answers, e);
                     continue;
                 }
             }
@@ -385,8 +382,8 @@ fn drive(
                     } else {
                         "read"
                     };
-                    let e = io_error(&servers[b.server].name, IoFailure::Timeout(during));
-                    fail_batch(client, b, answers, e);
+                    let e = Error::io(&servers[b.server].name, IoFailure::Timeout(during));
+                    fail_batch(set, b, answers, e);
                 }
             }
         }
@@ -396,52 +393,52 @@ fn drive(
 /// Handles readiness of one batch's connection. Returns a connection-level
 /// error; reply-level errors are stored as the jobs' answers.
 fn service(
-    client: &Client,
+    set: &ServerSet,
     jobs: &[Job<'_>],
     b: &mut Batch,
     answers: &mut [Option<Result<Answer>>],
     sink: &mut ValueSink<'_>,
     revents: libc::c_short,
 ) -> Result<()> {
-    let s = &client.server_list()[b.server];
+    let s = &set.all()[b.server];
     let Some(conn) = b.conn.as_mut() else { return Ok(()) };
     if conn.is_connecting() {
-        conn.finish_connect().map_err(|f| io_error(&s.name, f))?;
+        conn.finish_connect().map_err(|f| Error::io(&s.name, f))?;
         s.counters.incr(Counter::Connects);
         // Connected: the I/O budget starts now.
-        b.deadline = Deadline::after(client.io_timeout());
-        conn.try_flush().map_err(|f| io_error(&s.name, f))?;
+        b.deadline = Deadline::after(set.io.io_timeout);
+        conn.try_flush().map_err(|f| Error::io(&s.name, f))?;
         return Ok(());
     }
     if revents & libc::POLLOUT != 0 {
-        conn.try_flush().map_err(|f| io_error(&s.name, f))?;
+        conn.try_flush().map_err(|f| Error::io(&s.name, f))?;
     }
     if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-        conn.try_fill().map_err(|f| io_error(&s.name, f))?;
+        conn.try_fill().map_err(|f| Error::io(&s.name, f))?;
     }
-    dispatch(client, jobs, b, answers, sink)
+    dispatch(set, jobs, b, answers, sink)
 }
 
 /// Matches the replies buffered on a batch's connection to its jobs, and
 /// returns the connection to the pool once every reply is in.
 fn dispatch(
-    client: &Client,
+    set: &ServerSet,
     jobs: &[Job<'_>],
     b: &mut Batch,
     answers: &mut [Option<Result<Answer>>],
     sink: &mut ValueSink<'_>,
 ) -> Result<()> {
-    let s = &client.server_list()[b.server];
+    let s = &set.all()[b.server];
     let Some(conn) = b.conn.as_mut() else { return Ok(()) };
-    let prefix = client.prefix();
-    let limits = client.limits();
+    let prefix = &set.io.prefix[..];
+    let limits = &set.io.limits;
     while let Some(expect) = b.expects.front_mut() {
         let (finished, used) = match expect {
             Expect::Retrieval { jobs: run, cursor } => {
                 let (reply, used) = match text::parse_text_reply(conn.buffered(), limits) {
                     Ok(Some(r)) => r,
                     Ok(None) => break,
-                    Err(e) => return Err(parse_error(&s.name, &e)),
+                    Err(e) => return Err(Error::parse(&s.name, &e)),
                 };
                 let finished = match reply {
                     TextReply::Value { key, flags, data, cas } => {
@@ -454,7 +451,10 @@ fn dispatch(
                                 .iter()
                                 .position(|&j| is_prefixed(key, prefix, jobs[j].key))
                                 .ok_or_else(|| {
-                                    protocol(&s.name, "reply for a key that was not asked for")
+                                    Error::protocol(
+                                        &s.name,
+                                        "reply for a key that was not asked for",
+                                    )
                                 })?
                         };
                         let j = run[*cursor + pos];
@@ -497,7 +497,7 @@ fn dispatch(
                 let (reply, used) = match text::parse_text_reply(conn.buffered(), limits) {
                     Ok(Some(r)) => r,
                     Ok(None) => break,
-                    Err(e) => return Err(parse_error(&s.name, &e)),
+                    Err(e) => return Err(Error::parse(&s.name, &e)),
                 };
                 match text_answer(&s.name, &jobs[j].kind, reply) {
                     Err(e) if !matches!(e, Error::Server { .. }) => return Err(e),
@@ -513,7 +513,7 @@ fn dispatch(
                 let (reply, used) = match text::parse_text_reply(conn.buffered(), limits) {
                     Ok(Some(r)) => r,
                     Ok(None) => break,
-                    Err(e) => return Err(parse_error(&s.name, &e)),
+                    Err(e) => return Err(Error::parse(&s.name, &e)),
                 };
                 match reply {
                     TextReply::Deleted | TextReply::NotFound | TextReply::Ok => {}
@@ -527,7 +527,7 @@ fn dispatch(
                 let (reply, used) = match meta::parse_meta_reply(conn.buffered(), limits) {
                     Ok(Some(r)) => r,
                     Ok(None) => break,
-                    Err(e) => return Err(parse_error(&s.name, &e)),
+                    Err(e) => return Err(Error::parse(&s.name, &e)),
                 };
                 match reply {
                     MetaReply::Value { data, flags } => {
@@ -564,28 +564,28 @@ fn dispatch(
         // Every reply is in: the connection goes back to the pool.
         b.forget = None;
         if let Some(conn) = b.conn.take() {
-            account_bytes(client, b.server, &conn, b.bytes);
-            client.server_ok(b.server);
-            client.return_conn(b.server, conn);
+            account_bytes(set, b.server, &conn, b.bytes);
+            set.server_ok(b.server);
+            set.return_conn(b.server, conn);
         }
     }
     Ok(())
 }
 
-fn account_bytes(client: &Client, server: usize, conn: &Conn, before: (u64, u64)) {
-    let s = &client.server_list()[server];
+fn account_bytes(set: &ServerSet, server: usize, conn: &Conn, before: (u64, u64)) {
+    let s = &set.all()[server];
     s.counters.add(Counter::BytesRead, conn.bytes_read - before.0);
     s.counters.add(Counter::BytesWritten, conn.bytes_written - before.1);
 }
 
 /// A batch's connection failed: its unanswered jobs get the error, the
 /// connection is closed and the failure counts against the server.
-fn fail_batch(client: &Client, b: &mut Batch, answers: &mut [Option<Result<Answer>>], e: Error) {
+fn fail_batch(set: &ServerSet, b: &mut Batch, answers: &mut [Option<Result<Answer>>], e: Error) {
     if let Some(conn) = b.conn.take() {
-        account_bytes(client, b.server, &conn, b.bytes);
+        account_bytes(set, b.server, &conn, b.bytes);
     }
     if let Some(forget) = b.forget.take() {
-        if let Some(s) = client.server_list().get(b.server) {
+        if let Some(s) = set.get(b.server) {
             s.restore_forget(forget);
         }
     }
@@ -595,5 +595,5 @@ fn fail_batch(client: &Client, b: &mut Batch, answers: &mut [Option<Result<Answe
             answers[j] = Some(Err(e.clone()));
         }
     }
-    client.server_failed(b.server, &e);
+    set.server_failed(b.server, &e);
 }

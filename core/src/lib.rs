@@ -1,15 +1,26 @@
 //! mcring: a memcached client engine with libmemcached-exact key placement.
 //!
-//! The engine is synchronous and owns no threads. Modules, from the bottom up:
-//! [`hash`] (libhashkit's functions), [`ring`] (distributions), [`config`]
-//! (the one option set), [`key`] (what a key may contain), [`protocol`]
-//! (memcached's text and meta protocols, without I/O), [`router`] (key ->
-//! server), [`value`] (the value codec every binding shares) over
-//! [`compress`] (zlib and FastLZ).
+//! The engine is synchronous and owns no threads. A request goes down the
+//! layers in one direction, and no layer imports one above it:
+//!
+//! * [`client`]: the public [`Client`], argument checks;
+//! * `failover` over `cluster`: the copy policy (which copies a request
+//!   uses, failover targets, read repair) and routing;
+//! * `fanout`: multi-server I/O in one poll loop;
+//! * `server_set` and `server`: server state (health in [`health`], idle
+//!   connections, pending invalidations, counters) and one-server exchanges;
+//! * [`conn`]: one socket with deadlines;
+//! * [`protocol`]: memcached's text and meta protocols, pure bytes.
+//!
+//! Beside them: [`hash`] (libhashkit's functions), [`ring`] (distributions),
+//! [`router`] (key -> servers), [`config`] (the one option set), [`key`]
+//! (what a key may contain), [`value`] (the value codec every binding
+//! shares) over [`compress`], [`stats`] and [`shared_health`].
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod client;
+mod cluster;
 pub mod compress;
 pub mod config;
 pub mod conn;
@@ -17,12 +28,16 @@ pub mod error;
 mod failover;
 mod fanout;
 pub mod hash;
+pub mod health;
+mod invalidation;
 pub mod key;
 mod md5x4;
 pub mod protocol;
+pub mod reply;
 pub mod ring;
 pub mod router;
-pub mod server;
+mod server;
+mod server_set;
 pub mod shared_health;
 pub mod stats;
 pub mod value;

@@ -1,0 +1,196 @@
+//! One pool as requests see it: the placement of keys ([`Router`]), the
+//! servers with their health ([`ServerSet`]), and the options of the copy
+//! policy. [`crate::failover`] implements reads and writes over it.
+//!
+//! Routing decides, per key and per request, which servers to use now:
+//! the key's live home copies, or its failover target while they are dead.
+
+use std::cell::RefCell;
+
+use crate::config::{Config, Failover, ReadPolicy};
+use crate::error::{Error, Result};
+use crate::health::{monotonic_ms, Availability};
+use crate::router::{Copies, Route, Router};
+use crate::server_set::ServerSet;
+
+/// The options the copy policy acts on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Policy {
+    pub replicas: usize,
+    pub read_policy: ReadPolicy,
+    pub read_repair: bool,
+    pub failover: Failover,
+    pub gutter_ttl: u32,
+}
+
+impl Policy {
+    fn of(config: &Config) -> Policy {
+        Policy {
+            replicas: config.replicas,
+            read_policy: config.read_policy,
+            read_repair: config.read_repair,
+            failover: config.failover,
+            gutter_ttl: config.gutter_ttl,
+        }
+    }
+}
+
+/// The dead servers one call has claimed to probe: every key of the call may
+/// use them.
+#[derive(Default)]
+pub(crate) struct Probes(RefCell<Copies>);
+
+/// A pool: placement, servers and copy policy.
+pub(crate) struct Cluster {
+    pub router: Router,
+    pub servers: ServerSet,
+    pub policy: Policy,
+}
+
+impl Cluster {
+    pub(crate) fn new(config: &Config) -> Cluster {
+        Cluster {
+            router: Router::new(config),
+            servers: ServerSet::new(config),
+            policy: Policy::of(config),
+        }
+    }
+
+    /// The prefix written before every key.
+    #[inline]
+    pub(crate) fn prefix(&self) -> &[u8] {
+        self.router.prefix()
+    }
+
+    /// Checks `key` and works out where its requests go now.
+    #[inline]
+    pub(crate) fn route(&self, key: &[u8]) -> Result<(u32, Route)> {
+        self.route_in(key, &Probes::default())
+    }
+
+    /// [`Cluster::route`] for one key of a multi-key call: a server probed
+    /// for one key of the call is usable for all of them.
+    #[inline]
+    pub(crate) fn route_in(&self, key: &[u8], probes: &Probes) -> Result<(u32, Route)> {
+        self.router.check_key(key)?;
+        let h = self.router.key_hash(key);
+        if self.is_simple() {
+            // Every server alive, one copy: the owner on the full ring.
+            let home = self.router.home(h);
+            if home.is_empty() {
+                return Err(Error::NoServers);
+            }
+            return Ok((h, Route { home, targets: home, rerouted: false }));
+        }
+        Ok((h, self.route_excluding(h, &Copies::new(), probes)))
+    }
+
+    /// Whether every server is alive and keys have one copy: requests go
+    /// straight to the key's owner.
+    #[inline]
+    pub(crate) fn is_simple(&self) -> bool {
+        self.policy.replicas == 0 && self.servers.dead_count() == 0
+    }
+
+    /// The owners of many keys on the full ring, after checking every key.
+    pub(crate) fn primaries(&self, keys: &[&[u8]]) -> Result<Vec<usize>> {
+        for key in keys {
+            self.router.check_key(key)?;
+        }
+        let mut hashes = Vec::new();
+        self.router.key_hashes(keys, &mut hashes);
+        let ring = self.router.ring();
+        let mut servers = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            servers.push(ring.server_for_hash(h).ok_or(Error::NoServers)?);
+        }
+        Ok(servers)
+    }
+
+    /// Where a key's requests go, not counting the servers in `exclude`
+    /// (ones that just failed this request).
+    pub(crate) fn route_excluding(&self, h: u32, exclude: &Copies, probes: &Probes) -> Route {
+        let now = monotonic_ms();
+        let usable = |s: usize| !exclude.contains(s) && self.usable_in(s, now, probes);
+        let alive = |s: usize| self.servers.is_alive(s);
+        let epoch = self.servers.epoch();
+        let any_dead = self.servers.dead_count() > 0;
+        self.router.route(h, &usable, &alive, epoch, any_dead)
+    }
+
+    fn usable_in(&self, s: usize, now: u64, probes: &Probes) -> bool {
+        if self.servers.is_alive(s) || probes.0.borrow().contains(s) {
+            return true;
+        }
+        match self.servers.availability(s, now) {
+            Availability::Up => true,
+            Availability::Probe => {
+                probes.0.borrow_mut().push(s);
+                true
+            }
+            Availability::Down => false,
+        }
+    }
+
+    /// The order in which a read tries a route's targets.
+    pub(crate) fn read_order(&self, route: &Route) -> Copies {
+        let mut order = route.targets;
+        if self.policy.read_policy == ReadPolicy::Random && order.len() > 1 {
+            order.rotate_to_front(random_below(order.len()));
+        }
+        order
+    }
+
+    /// The route to try after the servers in `failed` failed this request,
+    /// if it offers servers not tried yet.
+    pub(crate) fn fallback(&self, h: u32, route: &Route, failed: &Copies) -> Option<Route> {
+        self.fallback_in(h, route, failed, &Probes::default())
+    }
+
+    pub(crate) fn fallback_in(
+        &self,
+        h: u32,
+        route: &Route,
+        failed: &Copies,
+        probes: &Probes,
+    ) -> Option<Route> {
+        if failed.is_empty() && !route.targets.is_empty() {
+            return None;
+        }
+        let again = self.route_excluding(h, failed, probes);
+        let new = again.targets.as_slice().iter().any(|s| !route.targets.contains(*s));
+        new.then_some(again)
+    }
+
+    /// The error for a key none of whose servers may be used.
+    pub(crate) fn down_error(&self, route: &Route) -> Error {
+        match route.home.first().and_then(|s| self.servers.get(s)) {
+            Some(s) => Error::ServerDown { server: s.name.clone() },
+            None => Error::NoServers,
+        }
+    }
+}
+
+/// A cheap per-thread random number below `n` (for `read_policy=random`).
+pub(crate) fn random_below(n: usize) -> usize {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = const { Cell::new(0) };
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        if x == 0 {
+            // Seed from the clock and the thread's stack address.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1);
+            x = t ^ (&x as *const u64 as u64) | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        (x % n as u64) as usize
+    })
+}

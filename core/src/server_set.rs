@@ -1,0 +1,442 @@
+//! The servers of a pool (the configured ones, then the gutter pool) with
+//! the I/O settings they share, their combined liveness, and one-server
+//! exchanges: one request and its replies on one pooled connection.
+//!
+//! Health is booked here, once per exchange: a complete reply (even an
+//! error reply) means the server is fine; an I/O or protocol failure counts
+//! against it and closes the connection.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::conn::{Conn, Deadline};
+use crate::error::{Error, Result};
+use crate::health::{monotonic_ms, Availability};
+use crate::invalidation::Forget;
+use crate::protocol::meta::{self, MetaReply};
+use crate::protocol::text::{self, TextReply};
+use crate::protocol::Limits;
+use crate::reply::unexpected;
+use crate::server::Server;
+use crate::stats::Counter;
+
+/// What a reply handler tells the request loop.
+pub(crate) enum Flow<T> {
+    /// Keep reading replies.
+    More,
+    /// The request is complete.
+    Done(T),
+}
+
+/// The settings every connection and exchange of a pool uses.
+#[derive(Clone, Debug)]
+pub(crate) struct IoSettings {
+    pub connect_timeout: Duration,
+    pub io_timeout: Duration,
+    pub limits: Limits,
+    /// Written before every key on the wire.
+    pub prefix: Vec<u8>,
+    pub pool_size: usize,
+    pub failure_limit: u32,
+    pub retry_timeout_ms: u64,
+}
+
+impl IoSettings {
+    pub(crate) fn of(config: &Config) -> IoSettings {
+        IoSettings {
+            connect_timeout: Duration::from_millis(config.connect_timeout_ms),
+            io_timeout: Duration::from_millis(config.io_timeout_ms),
+            limits: Limits { max_value_len: config.max_value_bytes, max_line_len: 4096 },
+            prefix: config.prefix.as_bytes().to_vec(),
+            pool_size: config.pool_size,
+            failure_limit: config.failure_limit,
+            retry_timeout_ms: config.retry_timeout_ms,
+        }
+    }
+
+    /// How long a probe of a dead server may take before another caller
+    /// may probe it again.
+    fn probe_budget_ms(&self) -> u64 {
+        (self.connect_timeout + self.io_timeout).as_millis() as u64 + 100
+    }
+}
+
+/// The servers of one pool. Indices `0..configured` are the configured
+/// servers, the gutter pool follows.
+pub(crate) struct ServerSet {
+    servers: Vec<Arc<Server>>,
+    configured: usize,
+    pub io: IoSettings,
+    /// Changes whenever a server dies or recovers.
+    epoch: AtomicU64,
+    /// Configured (non-gutter) servers currently dead.
+    dead: AtomicUsize,
+}
+
+impl ServerSet {
+    pub(crate) fn new(config: &Config) -> ServerSet {
+        let servers = config
+            .servers
+            .iter()
+            .chain(&config.gutter)
+            .cloned()
+            .map(|spec| Arc::new(Server::new(spec)))
+            .collect();
+        ServerSet {
+            servers,
+            configured: config.servers.len(),
+            io: IoSettings::of(config),
+            epoch: AtomicU64::new(0),
+            dead: AtomicUsize::new(0),
+        }
+    }
+
+    /// Every server, configured then gutter.
+    pub(crate) fn all(&self) -> &[Arc<Server>] {
+        &self.servers
+    }
+
+    /// The configured servers (without the gutter pool).
+    pub(crate) fn configured(&self) -> &[Arc<Server>] {
+        &self.servers[..self.configured]
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, s: usize) -> Option<&Server> {
+        self.servers.get(s).map(|s| &**s)
+    }
+
+    /// The name of server `s`, for errors.
+    pub(crate) fn name(&self, s: usize) -> &str {
+        self.get(s).map_or("", |s| s.name.as_str())
+    }
+
+    /// Adds one to a counter of server `s`.
+    #[inline]
+    pub(crate) fn count(&self, s: usize, counter: Counter) {
+        if let Some(server) = self.get(s) {
+            server.counters.incr(counter);
+        }
+    }
+
+    /// Queues `key` to be deleted on server `s` before it serves again.
+    pub(crate) fn forget_later(&self, s: usize, key: &[u8]) {
+        if let Some(server) = self.get(s) {
+            server.invalidations.add(key);
+        }
+    }
+
+    // ---- liveness ----------------------------------------------------------
+
+    /// Servers known dead: this set's own, plus those in the area shared
+    /// with sibling processes (where another process may have found them
+    /// dead).
+    #[inline]
+    pub(crate) fn dead_count(&self) -> u64 {
+        let shared = crate::shared_health::counters().map_or(0, |(dead, _)| dead);
+        self.dead.load(Ordering::Acquire) as u64 + shared
+    }
+
+    /// Changes whenever a server of this set (or of the shared area) dies
+    /// or recovers.
+    pub(crate) fn epoch(&self) -> u64 {
+        let shared = crate::shared_health::counters().map_or(0, |(_, epoch)| epoch);
+        self.epoch.load(Ordering::Acquire).wrapping_add(shared)
+    }
+
+    /// Whether server `s` is alive (no side effects).
+    #[inline]
+    pub(crate) fn is_alive(&self, s: usize) -> bool {
+        self.get(s).is_some_and(|x| x.health.is_alive())
+    }
+
+    /// Whether server `s` may be contacted at `now`; a dead server whose
+    /// retry time has come is claimed for one probe (then `Probe`).
+    #[inline]
+    pub(crate) fn availability(&self, s: usize, now: u64) -> Availability {
+        match self.get(s) {
+            Some(server) if server.health.is_alive() => Availability::Up,
+            Some(server) => server.health.check(now, self.io.probe_budget_ms()),
+            None => Availability::Down,
+        }
+    }
+
+    /// Admits a request to server `s` outside routing (stats, version,
+    /// flush): refused quickly while it is dead.
+    pub(crate) fn admit(&self, s: usize) -> Result<()> {
+        match self.availability(s, monotonic_ms()) {
+            Availability::Up | Availability::Probe => Ok(()),
+            Availability::Down => Err(Error::ServerDown { server: self.name(s).to_string() }),
+        }
+    }
+
+    /// Books a server's death or recovery where its health lives.
+    fn note_transition(&self, s: usize, died: bool) {
+        let Some(server) = self.get(s) else { return };
+        if server.health.is_shared() {
+            crate::shared_health::note_transition(died);
+            return;
+        }
+        if s < self.configured {
+            if died {
+                self.dead.fetch_add(1, Ordering::AcqRel);
+            } else {
+                self.dead.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Books a successful exchange with server `s`.
+    #[inline]
+    pub(crate) fn server_ok(&self, s: usize) {
+        let Some(server) = self.get(s) else { return };
+        if server.health.record_success() {
+            self.note_transition(s, false);
+        }
+    }
+
+    /// Books a failure of server `s`.
+    pub(crate) fn server_failed(&self, s: usize, e: &Error) {
+        let Some(server) = self.get(s) else { return };
+        server.counters.incr(Counter::Errors);
+        if e.is_timeout() {
+            server.counters.incr(Counter::Timeouts);
+        }
+        if e.is_server_failure() {
+            let died = server.health.record_failure(
+                monotonic_ms(),
+                self.io.failure_limit,
+                self.io.retry_timeout_ms,
+            );
+            if died {
+                self.note_transition(s, true);
+                server.note_death();
+                server.close_idle();
+            }
+        }
+    }
+
+    // ---- one-server exchanges ----------------------------------------------
+
+    /// Sends one request to server `s` (already admitted) and reads its reply
+    /// on one connection, waiting in `recv`. `handle` sees each reply in turn;
+    /// an `Err(Error::Server)` it returns for a complete reply leaves the
+    /// connection usable, while I/O and protocol failures close it and count
+    /// against the server's health.
+    pub(crate) fn exchange<T>(
+        &self,
+        server: usize,
+        encode: impl FnOnce(&mut Vec<u8>),
+        mut handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
+    ) -> Result<T> {
+        self.on_connection(server, encode, |name, conn, deadline| {
+            self.converse(name, conn, deadline, &mut handle)
+        })
+    }
+
+    /// Like [`ServerSet::exchange`] for one meta-protocol request with one
+    /// reply.
+    pub(crate) fn exchange_meta(
+        &self,
+        server: usize,
+        encode: impl FnOnce(&mut Vec<u8>),
+        handle: impl FnOnce(&str, MetaReply<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let limits = self.io.limits;
+        self.on_connection(server, encode, |name, conn, deadline| {
+            conn.flush(deadline).map_err(|f| Error::io(name, f))?;
+            loop {
+                match meta::parse_meta_reply(conn.buffered(), &limits) {
+                    Ok(Some((reply, used))) => {
+                        let r = handle(name, reply);
+                        conn.consume(used);
+                        return match r {
+                            Ok(()) => Ok(Ok(())),
+                            Err(e @ Error::Server { .. }) => Ok(Err(e)),
+                            Err(e) => Err(e),
+                        };
+                    }
+                    Ok(None) => conn.fill(deadline).map_err(|f| Error::io(name, f))?,
+                    Err(e) => return Err(Error::parse(name, &e)),
+                }
+            }
+        })
+    }
+
+    /// One request on a checked-out connection of server `s`: `talk` sends
+    /// what `encode` wrote and reads the reply. Its outer `Result` is a
+    /// connection failure (the connection is closed and the failure counts
+    /// against the server), the inner one a reply-level error (the
+    /// connection goes back to the pool).
+    fn on_connection<T>(
+        &self,
+        server: usize,
+        encode: impl FnOnce(&mut Vec<u8>),
+        talk: impl FnOnce(&str, &mut Conn, &Deadline) -> Result<Result<T>>,
+    ) -> Result<T> {
+        let s = self.get(server).ok_or(Error::NoServers)?;
+        let mut conn = self.checkout(server)?;
+        let (read0, written0) = (conn.bytes_read, conn.bytes_written);
+        encode(&mut conn.out);
+        let deadline = Deadline::after(self.io.io_timeout);
+        let outcome = talk(&s.name, &mut conn, &deadline);
+        s.counters.add(Counter::BytesRead, conn.bytes_read - read0);
+        s.counters.add(Counter::BytesWritten, conn.bytes_written - written0);
+        match outcome {
+            Ok(reply) => {
+                // A complete reply, even an error one: the server is fine.
+                self.server_ok(server);
+                self.return_conn(server, conn);
+                if reply.is_err() {
+                    s.counters.incr(Counter::Errors);
+                }
+                reply
+            }
+            Err(e) => {
+                drop(conn);
+                self.server_failed(server, &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// The request/reply loop of [`ServerSet::exchange`]. The outer `Result`
+    /// is a connection failure; the inner one a reply-level error.
+    fn converse<T>(
+        &self,
+        name: &str,
+        conn: &mut Conn,
+        deadline: &Deadline,
+        handle: &mut impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
+    ) -> Result<Result<T>> {
+        conn.flush(deadline).map_err(|f| Error::io(name, f))?;
+        loop {
+            match text::parse_text_reply(conn.buffered(), &self.io.limits) {
+                Ok(Some((reply, used))) => {
+                    let step = handle(name, reply);
+                    conn.consume(used);
+                    match step {
+                        Ok(Flow::More) => {}
+                        Ok(Flow::Done(v)) => return Ok(Ok(v)),
+                        Err(e @ Error::Server { .. }) => return Ok(Err(e)),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(None) => conn.fill(deadline).map_err(|f| Error::io(name, f))?,
+                Err(e) => return Err(Error::parse(name, &e)),
+            }
+        }
+    }
+
+    /// An idle connection of server `s`, or a new one (connected within the
+    /// connect timeout), with the server's pending invalidations applied.
+    pub(crate) fn checkout(&self, server: usize) -> Result<Conn> {
+        let s = self.get(server).ok_or(Error::NoServers)?;
+        let mut conn = match s.take_idle() {
+            Some(conn) => conn,
+            None => match Conn::connect(&s.spec, self.io.connect_timeout, self.io.io_timeout) {
+                Ok(conn) => {
+                    s.counters.incr(Counter::Connects);
+                    conn
+                }
+                Err(f) => {
+                    let e = Error::io(&s.name, f);
+                    self.server_failed(server, &e);
+                    return Err(e);
+                }
+            },
+        };
+        self.before_first_use(server, &mut conn)?;
+        Ok(conn)
+    }
+
+    /// Like [`ServerSet::checkout`], but a new connection is only begun (the
+    /// fan-out completes it in its poll loop), and pending invalidations are
+    /// left to the fan-out, which sends them ahead of its batch.
+    pub(crate) fn checkout_for_fanout(&self, server: usize) -> Result<Conn> {
+        let s = self.get(server).ok_or(Error::NoServers)?;
+        if let Some(conn) = s.take_idle() {
+            return Ok(conn);
+        }
+        match Conn::begin_connect(&s.spec, self.io.connect_timeout, self.io.io_timeout) {
+            Ok(conn) => {
+                if !conn.is_connecting() {
+                    s.counters.incr(Counter::Connects);
+                }
+                Ok(conn)
+            }
+            Err(f) => {
+                let e = Error::io(&s.name, f);
+                self.server_failed(server, &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies server `s`'s pending invalidations on `conn` before anything
+    /// else is sent on it: a server never serves a key it must forget.
+    fn before_first_use(&self, server: usize, conn: &mut Conn) -> Result<()> {
+        let Some(s) = self.get(server) else { return Ok(()) };
+        if !s.must_forget() {
+            return Ok(());
+        }
+        let Some(forget) = s.take_forget() else { return Ok(()) };
+        // The request already encoded waits until the invalidations are done.
+        let request = std::mem::take(&mut conn.out);
+        let result = self.forget_on(&s.name, conn, &forget);
+        conn.out = request;
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                s.restore_forget(forget);
+                self.server_failed(server, &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends the deletes (or the flush) of `forget` on `conn` and reads the
+    /// replies.
+    fn forget_on(&self, name: &str, conn: &mut Conn, forget: &Forget) -> Result<()> {
+        let prefix = &self.io.prefix;
+        let deadline = Deadline::after(self.io.io_timeout);
+        let keys: &[Vec<u8>] = match forget {
+            Forget::All => {
+                text::encode_flush_all(&mut conn.out, 0, false);
+                let r =
+                    self.converse(name, conn, &deadline, &mut |name: &str, reply| match reply {
+                        TextReply::Ok => Ok(Flow::Done(())),
+                        other => Err(unexpected(name, other)),
+                    })?;
+                return r;
+            }
+            Forget::Keys(keys) => keys,
+        };
+        for chunk in keys.chunks(500) {
+            for key in chunk {
+                text::encode_delete(&mut conn.out, prefix, key, false);
+            }
+            let mut left = chunk.len();
+            let deadline = deadline.min(Deadline::after(self.io.io_timeout));
+            self.converse(name, conn, &deadline, &mut |name: &str, reply| {
+                match reply {
+                    TextReply::Deleted | TextReply::NotFound => {}
+                    other => return Err(unexpected(name, other)),
+                }
+                left -= 1;
+                Ok(if left == 0 { Flow::Done(()) } else { Flow::More })
+            })??;
+        }
+        Ok(())
+    }
+
+    /// Gives a connection back to server `s`'s pool.
+    pub(crate) fn return_conn(&self, server: usize, conn: Conn) {
+        if let Some(s) = self.get(server) {
+            s.put_idle(conn, self.io.pool_size);
+        }
+    }
+}
