@@ -5,8 +5,8 @@
 //! alive and no replicas, a single-key command is one `send` and one `recv`
 //! on a pooled connection. Multi-key commands group keys by server, write
 //! every server's batch, then read all replies in one `poll` loop (see
-//! [`crate::fanout`]). How a key's copies and dead servers are used is in
-//! [`crate::failover`].
+//! `fanout`). How a key's copies and dead servers are used is in
+//! `failover`.
 //!
 //! Keys are checked before anything is sent; a bad key fails the whole call
 //! and no byte of it reaches a server.

@@ -14,7 +14,7 @@
 use std::io;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
-/// The failure state of one server (see [`crate::server::Health`]).
+/// The failure state of one server (see [`crate::health::Health`]).
 #[derive(Debug, Default)]
 #[repr(C)]
 pub struct HealthCell {
