@@ -212,27 +212,16 @@ impl Client {
         prepend: bool,
     ) -> Result<Status> {
         let key = key.as_ref();
-        let opts = crate::value::CodecOptions {
-            format: self.config.value_format,
-            compress_threshold: self.config.compress_threshold,
-            user_flags: 0,
-        };
+        let opts = crate::value::CodecOptions::of(&self.config);
         for _ in 0..10 {
             let Some(item) = self.cluster.read_for_update(key)? else {
                 return Ok(Status::NotStored);
             };
-            let joined = crate::value::concat(
-                &item.value,
-                item.flags,
-                piece,
-                prepend,
-                &opts,
-                self.config.max_value_bytes,
-            )
-            .map_err(|e| Error::BadValue(e.to_string()))?;
+            let joined = crate::value::concat(&item.value, item.flags, piece, prepend, &opts)
+                .map_err(|e| Error::BadValue(e.to_string()))?;
             self.check_value(&joined.data)?;
             // The item keeps its remaining lifetime, as memcached's append does.
-            let ttl = if item.ttl > 0 { item.ttl.min(u32::MAX as i64) as u32 } else { 0 };
+            let ttl = crate::protocol::exptime_for_remaining(item.ttl);
             match self.cas(key, &joined.data, joined.flags, ttl, item.cas)? {
                 Status::Exists => continue,
                 Status::NotFound => return Ok(Status::NotStored),

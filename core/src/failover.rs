@@ -50,12 +50,10 @@ struct Repair {
 }
 
 impl Repair {
-    /// The exptime to write back: the remaining TTL, 0 for none.
+    /// The exptime to write back: the remaining TTL (absolute beyond 30
+    /// days), 0 for none.
     fn exptime(&self) -> u32 {
-        match self.ttl {
-            Some(t) if t > 0 => t.min(u32::MAX as i64) as u32,
-            _ => 0,
-        }
+        crate::protocol::exptime_for_remaining(self.ttl.unwrap_or(-1))
     }
 }
 

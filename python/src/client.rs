@@ -143,15 +143,7 @@ impl Client {
     fn new(servers: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Client> {
         let py = servers.py();
         let config = options::config_of(servers, options)?;
-        let codec = Codec {
-            options: CodecOptions {
-                format: config.value_format,
-                compress_threshold: config.compress_threshold,
-                user_flags: 0,
-            },
-            serializer: config.serializer,
-            max_len: config.max_value_bytes,
-        };
+        let codec = Codec { options: CodecOptions::of(&config), serializer: config.serializer };
         let engine = mcring::Client::new(config).map_err(|e| errors::to_py(py, e))?;
         Ok(Client { engine, codec })
     }

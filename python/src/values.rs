@@ -36,12 +36,11 @@ fn json_encode(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// How a client turns values into stored bytes and flags, and back.
 #[derive(Clone, Copy, Debug)]
 pub struct Codec {
-    /// The codec's options (flags convention, compression threshold).
+    /// The codec's options (flags convention, compression threshold, size
+    /// limit).
     pub options: CodecOptions,
     /// How dicts, lists and `None` are stored.
     pub serializer: Serializer,
-    /// The largest value a compressed value may inflate to.
-    pub max_len: usize,
 }
 
 /// A stored string that needs no decoding; see [`Codec::plain`].
@@ -164,7 +163,7 @@ impl Codec {
 
     /// Decodes a stored value's bytes and flags; runs with the GIL released.
     pub fn decode(&self, data: &[u8], flags: u32) -> Result<Decoded, ValueError> {
-        value::decode(data, flags, self.options.format, self.max_len)
+        value::decode(data, flags, &self.options)
     }
 
     /// Whether values stored with `flags` are plain strings the codec would
