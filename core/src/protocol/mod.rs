@@ -27,9 +27,15 @@ pub use meta::{
     MetaReply,
 };
 pub use text::{
-    encode_arith, encode_delete, encode_flush_all, encode_retrieval, encode_stats, encode_storage,
-    encode_touch, encode_version, parse_text_reply, Arith, Retrieval, Storage, TextReply,
+    encode_arith, encode_delete, encode_flush_all, encode_metadump, encode_retrieval, encode_stats,
+    encode_storage, encode_touch, encode_version, parse_metadump_line, parse_text_reply, Arith,
+    MetadumpLine, Retrieval, Storage, TextReply,
 };
+
+/// The longest data block a reply may announce and still be skipped (see
+/// `TextReply::Oversized`): memcached stores no item over 1 GiB, so a longer
+/// announcement is garbage and a protocol error.
+pub const MAX_SKIPPABLE_LEN: u64 = 1 << 30;
 
 /// Bounds on what a parser accepts from a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
