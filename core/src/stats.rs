@@ -4,8 +4,9 @@
 //! thread, and meaningful after `fork()` (the child starts from the parent's
 //! values and counts its own requests on top).
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::metrics::Exposition;
 
 /// Live counters of one server.
 #[derive(Debug, Default)]
@@ -174,29 +175,72 @@ pub struct ClientStats {
     pub total: Snapshot,
 }
 
+/// The Prometheus family of each counter: (field, metric name, help).
+/// The names are shared by every exporter of client metrics (bindings, the
+/// `mcring exporter` command), so dashboards see one set of series.
+pub const CLIENT_METRICS: [(&str, &str, &str); 13] = [
+    ("gets", "mcring_client_gets_total", "Keys the client asked the server for."),
+    ("hits", "mcring_client_hits_total", "Keys found."),
+    ("misses", "mcring_client_misses_total", "Keys not found."),
+    ("sets", "mcring_client_sets_total", "Store commands sent."),
+    ("deletes", "mcring_client_deletes_total", "Deletes sent."),
+    (
+        "errors",
+        "mcring_client_errors_total",
+        "Requests that failed with an error (timeouts included).",
+    ),
+    ("timeouts", "mcring_client_timeouts_total", "Requests that timed out."),
+    ("bytes_read", "mcring_client_read_bytes_total", "Bytes received from the server."),
+    ("bytes_written", "mcring_client_written_bytes_total", "Bytes sent to the server."),
+    ("connects", "mcring_client_connections_total", "Connections opened to the server."),
+    (
+        "replica_write_failures",
+        "mcring_client_replica_write_failures_total",
+        "Copies of a successful write that failed on this server.",
+    ),
+    (
+        "failovers",
+        "mcring_client_failovers_total",
+        "Requests served by another server because this one was down.",
+    ),
+    (
+        "read_repairs",
+        "mcring_client_read_repairs_total",
+        "Values written back to this server after it missed them.",
+    ),
+];
+
 impl ClientStats {
-    /// The counters in Prometheus text exposition format.
-    pub fn prometheus(&self) -> String {
-        let mut out = String::new();
-        let names = Snapshot::default().fields();
-        for (i, (name, _)) in names.iter().enumerate() {
-            let _ = writeln!(out, "# TYPE mcring_{name}_total counter");
+    /// Adds the counters to an exposition, one family per counter with a
+    /// `server` label.
+    pub fn add_to(&self, e: &mut Exposition) {
+        for (i, (_, metric, help)) in CLIENT_METRICS.iter().enumerate() {
             for (server, snap) in &self.servers {
-                let value = snap.fields()[i].1;
-                let _ = writeln!(
-                    out,
-                    "mcring_{name}_total{{server=\"{}\"}} {value}",
-                    server.replace('\\', "\\\\").replace('"', "\\\"")
-                );
+                e.counter(metric, help, &[("server", server)], snap.fields()[i].1);
             }
         }
-        out
+    }
+
+    /// The counters in Prometheus text exposition format.
+    pub fn prometheus(&self) -> String {
+        let mut e = Exposition::new();
+        self.add_to(&mut e);
+        e.render()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_field_has_a_metric_in_field_order() {
+        let fields = Snapshot::default().fields();
+        for ((field, _), (named, metric, _)) in fields.iter().zip(CLIENT_METRICS) {
+            assert_eq!(field, &named);
+            assert!(metric.starts_with("mcring_client_") && metric.ends_with("_total"));
+        }
+    }
 
     #[test]
     fn counts_and_sums() {
@@ -208,6 +252,9 @@ mod tests {
         assert_eq!(s.bytes_read, 10);
         assert_eq!(s.plus(&s).bytes_read, 20);
         let stats = ClientStats { servers: vec![("a:1".into(), s)], total: s };
-        assert!(stats.prometheus().contains("mcring_gets_total{server=\"a:1\"} 1"));
+        let text = stats.prometheus();
+        assert!(text.contains("mcring_client_gets_total{server=\"a:1\"} 1\n"), "{text}");
+        assert!(text.contains("mcring_client_read_bytes_total{server=\"a:1\"} 10\n"), "{text}");
+        assert_eq!(text.matches("# TYPE ").count(), 13);
     }
 }
