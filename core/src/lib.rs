@@ -44,6 +44,7 @@ pub mod reply;
 pub mod ring;
 pub mod router;
 mod server;
+pub mod server_metrics;
 mod server_set;
 pub mod shared_health;
 pub mod stats;
