@@ -49,6 +49,7 @@ mod server_set;
 pub mod shared_health;
 pub mod stats;
 pub mod value;
+pub mod watch;
 
 pub use client::{Client, Item, ItemRef, Retrieval, ServerHealth, SetItem, Status, StoreMode};
 pub use config::{Config, ConfigError, ServerSpec};
