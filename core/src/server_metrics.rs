@@ -14,7 +14,10 @@ use crate::ring::Ring;
 
 /// Plain `stats` values: (stat, metric, is_counter, help).
 const PLAIN: &[(&str, &str, bool, &str)] = &[
-    ("uptime", "memcached_uptime_seconds", true, "Seconds since the server started."),
+    // A counter in memcached-exporter; a gauge here, as Prometheus' own
+    // lint (`promtool check metrics`) wants counters named `_total`.
+    // Queries read it the same either way.
+    ("uptime", "memcached_uptime_seconds", false, "Seconds since the server started."),
     ("time", "memcached_time_seconds", false, "The server's current UNIX time."),
     ("bytes", "memcached_current_bytes", false, "Bytes used to store items."),
     ("limit_maxbytes", "memcached_limit_bytes", false, "Bytes the server may use for storage."),
