@@ -191,6 +191,11 @@ impl CommandClass {
     }
 }
 
+/// The family of client request latencies: per `server` and `command`
+/// (a [`CommandClass`] label), in seconds. Dashboards and alerts query it
+/// (`histogram_quantile(0.99, ...)`).
+pub const REQUEST_DURATION: &str = "mcring_client_request_duration_seconds";
+
 /// One server's latency histograms, one per command class.
 #[derive(Debug, Default)]
 pub struct Latencies {
@@ -208,6 +213,19 @@ impl Latencies {
     #[inline]
     pub fn record(&self, class: CommandClass, d: Duration) {
         self.of(class).record(d);
+    }
+
+    /// Adds every class's histogram to an exposition as [`REQUEST_DURATION`]
+    /// with labels `server` and `command`.
+    pub fn add_to(&self, e: &mut crate::metrics::Exposition, server: &str) {
+        for (class, snap) in self.snapshot() {
+            e.histogram(
+                REQUEST_DURATION,
+                "Time from sending a request to its last reply byte, as the client saw it.",
+                &[("server", server), ("command", class.label())],
+                &snap,
+            );
+        }
     }
 
     /// Snapshots of every class, in [`CommandClass::ALL`] order.
@@ -290,5 +308,12 @@ mod tests {
         assert_eq!(snaps[2].0, CommandClass::Store);
         assert_eq!(snaps[2].1.count(), 1);
         assert_eq!(snaps.iter().map(|(_, s)| s.count()).sum::<u64>(), 1);
+        let mut e = crate::metrics::Exposition::new();
+        l.add_to(&mut e, "a:1");
+        let text = e.render();
+        assert!(text.contains(
+            "mcring_client_request_duration_seconds_bucket{server=\"a:1\",command=\"store\",le=\"0.00005\"} 1\n"
+        ), "{text}");
+        assert_eq!(text.matches("_count{").count(), 7);
     }
 }
