@@ -603,7 +603,7 @@ fn dump_lists_every_key_of_every_server_and_names_a_dead_one() {
     let mut b = Memcached::start();
     let s = format!("{} {} connect_timeout_ms=300 io_timeout_ms=300", a.spec(), b.spec());
     let client = mcring::Client::from_config_str(&s).unwrap();
-    for i in 0..100 {
+    for i in 0..100u32 {
         client.set(format!("d{i}"), b"v", 0, if i.is_multiple_of(2) { 0 } else { 3600 }).unwrap();
     }
     let out = run(&["--servers", &s, "dump"], None, "");
