@@ -73,20 +73,14 @@ fn run(args: Vec<String>) -> Result<u8, Failure> {
         out.flush()?;
         return Ok(0);
     }
-    let Some(command) = command else {
-        if global.help {
-            let mut out = out::Out::new(false);
-            out.bytes(USAGE.as_bytes())?;
-            out.flush()?;
-            return Ok(0);
-        }
-        return Err(Failure::usage(format!("missing command\n{USAGE}")));
-    };
     if global.help {
         let mut out = out::Out::new(false);
         out.bytes(USAGE.as_bytes())?;
         out.flush()?;
         return Ok(0);
     }
+    let Some(command) = command else {
+        return Err(Failure::usage(format!("missing command\n{USAGE}")));
+    };
     commands::run(&command, &global, rest)
 }
