@@ -6,7 +6,7 @@
 //! error reply) means the server is fine; an I/O or protocol failure counts
 //! against it and closes the connection.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -111,8 +111,6 @@ pub(crate) struct ServerSet {
     servers: Vec<Arc<Server>>,
     configured: usize,
     pub io: IoSettings,
-    /// Changes whenever a server dies or recovers.
-    epoch: AtomicU64,
     /// Configured (non-gutter) servers currently dead.
     dead: AtomicUsize,
 }
@@ -130,7 +128,6 @@ impl ServerSet {
             servers,
             configured: config.servers.len(),
             io: IoSettings::of(config),
-            epoch: AtomicU64::new(0),
             dead: AtomicUsize::new(0),
         }
     }
@@ -222,17 +219,16 @@ impl ServerSet {
         self.dead.load(Ordering::Acquire) as u64 + shared
     }
 
-    /// Changes whenever a server of this set (or of the shared area) dies
-    /// or recovers.
-    pub(crate) fn epoch(&self) -> u64 {
-        let shared = crate::shared_health::counters().map_or(0, |(_, epoch)| epoch);
-        self.epoch.load(Ordering::Acquire).wrapping_add(shared)
-    }
-
     /// Whether server `s` is alive (no side effects).
     #[inline]
     pub(crate) fn is_alive(&self, s: usize) -> bool {
         self.get(s).is_some_and(|x| x.health.is_alive())
+    }
+
+    /// Whether server `s` is dead and due for a probe (no side effects).
+    #[inline]
+    pub(crate) fn is_due(&self, s: usize, now: u64) -> bool {
+        self.get(s).is_some_and(|x| x.health.is_due(now, self.io.probe_budget_ms()))
     }
 
     /// Whether server `s` may be contacted at `now`; a dead server whose
@@ -269,7 +265,6 @@ impl ServerSet {
                 self.dead.fetch_sub(1, Ordering::AcqRel);
             }
         }
-        self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Books a successful exchange with server `s`.
