@@ -198,7 +198,7 @@ fn a_conditional_write_is_decided_by_one_copy_and_then_copied() {
         .unwrap();
     let copies: Vec<String> = c.copies_for(&key).unwrap().iter().map(|s| s.name()).collect();
     let (first, second) = (&copies[1], &copies[2]);
-    let by_name = |n: &str| servers.iter().find(|m| &m.spec() == n).unwrap();
+    let by_name = |n: &str| servers.iter().find(|m| m.spec() == n).unwrap();
     // The second replica holds an old value the first does not have.
     by_name(second).raw(format!("set {key} 0 0 3\r\nold\r\n").as_bytes(), b"\r\n");
     proxy.set(Fault::Blackhole);
