@@ -28,6 +28,7 @@ use crate::job::{encode_job, meta_answer, text_answer, Answer, Job, JobKind, Val
 use crate::protocol::meta::{self, MetaReply};
 use crate::protocol::text::{self, TextReply};
 use crate::reply::{is_prefixed, meta_unexpected, unexpected, ItemRef};
+use crate::server::PooledConn;
 use crate::server_set::{skip_owed, Checkout, ServerSet};
 use crate::stats::Counter;
 
@@ -57,7 +58,7 @@ enum Expect {
 /// One server's part of a fan-out.
 struct Batch {
     server: usize,
-    conn: Option<Conn>,
+    conn: Option<PooledConn>,
     /// Replies the connection owed for earlier quiet batches: read and
     /// dropped before this batch's own.
     skip: u32,
@@ -165,7 +166,7 @@ pub(crate) fn run(
 /// Puts batch `b`'s request on `conn`: the server's pending invalidations
 /// first (a server forgets what it missed before it serves this batch),
 /// then the jobs that await replies, then the quiet ones and their `mn`.
-fn load(set: &ServerSet, jobs: &[Job<'_>], b: &mut Batch, mut conn: Conn) {
+fn load(set: &ServerSet, jobs: &[Job<'_>], b: &mut Batch, mut conn: PooledConn) {
     let prefix = &set.io.prefix[..];
     b.skip = std::mem::take(&mut conn.owed);
     b.expects.clear();

@@ -6,6 +6,10 @@ use std::sync::Mutex;
 
 use crate::config::ServerSpec;
 use crate::conn::{fork_generation, Conn};
+
+/// A connection as the pool and requests hand it around: boxed, so moving
+/// it between the pool and a request copies a pointer, not the connection.
+pub(crate) type PooledConn = Box<Conn>;
 use crate::health::Health;
 use crate::invalidation::Invalidations;
 use crate::resolve::Addresses;
@@ -13,7 +17,7 @@ use crate::stats::Counters;
 
 struct Pool {
     generation: u64,
-    idle: Vec<Conn>,
+    idle: Vec<PooledConn>,
 }
 
 /// One configured server and everything the client keeps about it.
@@ -79,7 +83,7 @@ impl Server {
     /// An idle connection from the pool, if there is one that belongs to
     /// this process.
     #[inline]
-    pub fn take_idle(&self) -> Option<Conn> {
+    pub(crate) fn take_idle(&self) -> Option<PooledConn> {
         let mut pool = self.lock_pool()?;
         while let Some(conn) = pool.idle.pop() {
             if !conn.is_inherited() {
@@ -92,7 +96,7 @@ impl Server {
     /// Returns a healthy connection to the pool (or closes it if the pool
     /// already holds `max_idle`).
     #[inline]
-    pub fn put_idle(&self, conn: Conn, max_idle: usize) {
+    pub(crate) fn put_idle(&self, conn: PooledConn, max_idle: usize) {
         if conn.is_inherited() || !conn.is_idle() {
             return;
         }

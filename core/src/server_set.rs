@@ -19,7 +19,7 @@ use crate::protocol::meta::{self, MetaReply};
 use crate::protocol::text::{self, TextReply};
 use crate::protocol::{Limits, ProtocolError};
 use crate::reply::unexpected;
-use crate::server::Server;
+use crate::server::{PooledConn, Server};
 use crate::stats::Counter;
 
 /// Reads and drops what a connection owes for earlier quiet (noreply)
@@ -57,7 +57,7 @@ pub(crate) type ReplyParser<R> =
 
 /// A connection handed out for one request.
 pub(crate) struct Checkout {
-    pub conn: Conn,
+    pub conn: PooledConn,
     /// It came from the pool: the server may have closed it meanwhile.
     pub reused: bool,
 }
@@ -534,7 +534,7 @@ impl ServerSet {
 
     /// An idle connection of `s`; with `check_open`, one the server has not
     /// closed meanwhile (stale ones are dropped, and counted).
-    fn take_open_idle(&self, s: &Server, check_open: bool) -> Option<Conn> {
+    fn take_open_idle(&self, s: &Server, check_open: bool) -> Option<PooledConn> {
         while let Some(conn) = s.take_idle() {
             if !check_open || !conn.peer_closed() {
                 return Some(conn);
@@ -547,12 +547,13 @@ impl ServerSet {
     /// A new connection of server `s`, connected within the connect
     /// timeout. A failure counts against the server, and has its name
     /// resolved again in the background.
-    fn connect(&self, server: usize) -> Result<Conn> {
+    fn connect(&self, server: usize) -> Result<PooledConn> {
         let s = self.get(server).ok_or(Error::NoServers)?;
         let connected = s
             .addresses
             .target(self.io.connect_timeout)
-            .and_then(|t| Conn::connect(&t, self.io.connect_timeout, self.io.io_timeout));
+            .and_then(|t| Conn::connect(&t, self.io.connect_timeout, self.io.io_timeout))
+            .map(Box::new);
         match connected {
             Ok(conn) => {
                 s.counters.incr(Counter::Connects);
@@ -580,12 +581,13 @@ impl ServerSet {
     }
 
     /// A connection of server `s` being opened without waiting.
-    pub(crate) fn connect_for_fanout(&self, server: usize) -> Result<Conn> {
+    pub(crate) fn connect_for_fanout(&self, server: usize) -> Result<PooledConn> {
         let s = self.get(server).ok_or(Error::NoServers)?;
         let begun = s
             .addresses
             .target(self.io.connect_timeout)
-            .and_then(|t| Conn::begin_connect(&t, self.io.io_timeout));
+            .and_then(|t| Conn::begin_connect(&t, self.io.io_timeout))
+            .map(Box::new);
         match begun {
             Ok(conn) => {
                 if !conn.is_connecting() {
@@ -736,7 +738,7 @@ impl ServerSet {
     }
 
     /// Gives a connection back to server `s`'s pool.
-    pub(crate) fn return_conn(&self, server: usize, conn: Conn) {
+    pub(crate) fn return_conn(&self, server: usize, conn: PooledConn) {
         if let Some(s) = self.get(server) {
             s.put_idle(conn, self.io.pool_size);
         }
