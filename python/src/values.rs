@@ -155,7 +155,11 @@ impl Codec {
         if structure {
             let text = json_encode(py)?
                 .call1((obj,))
-                .map_err(|e| errors::bad_value(py, format!("cannot store as JSON: {e}")))?;
+                .map_err(|e| {
+                    let err = errors::bad_value(py, format!("cannot store as JSON: {e}"));
+                    err.set_cause(py, Some(e));
+                    err
+                })?;
             let text = text.cast::<PyString>()?.encode_utf8()?;
             return Ok(Prepared { payload: Some(text), kind: Kind::Json });
         }
@@ -173,7 +177,12 @@ impl Codec {
         let dumps = PICKLE_DUMPS.import(obj.py(), "pickle", "dumps")?;
         let data = dumps
             .call1((obj,))
-            .map_err(|e| errors::bad_value(obj.py(), format!("cannot pickle the value: {e}")))?
+            .map_err(|e| {
+                let py = obj.py();
+                let err = errors::bad_value(py, format!("cannot pickle the value: {e}"));
+                err.set_cause(py, Some(e));
+                err
+            })?
             .cast_into::<PyBytes>()?;
         Ok(Prepared { payload: Some(data), kind: Kind::Pickle })
     }
