@@ -3,7 +3,7 @@
 import builtins
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Tuple, Union, final
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 __version__: str
 
@@ -70,7 +70,6 @@ def shared_health() -> None:
     worker finds a server dead, the others skip it without paying their own
     timeouts. Calling it again does nothing."""
 
-@final
 class Client:
     """A memcached client over a pool of servers, with libmemcached's key
     placement.

@@ -31,8 +31,9 @@ use crate::values::{self, Codec, Prepared};
 ///
 /// Safe to share between threads (the GIL is released during network I/O);
 /// after `os.fork()` the child opens its own connections. No connection is
-/// opened until a request needs one.
-#[pyclass(frozen, module = "mcring", name = "Client")]
+/// opened until a request needs one. Python classes may subclass it (cache
+/// backends add their framework's method names).
+#[pyclass(frozen, subclass, module = "mcring", name = "Client")]
 pub struct Client {
     engine: mcring::Client,
     codec: Codec,

@@ -54,3 +54,18 @@ __all__ = [
     "build_info",
     "exceptions",
 ] + [name for name, _ in exceptions]
+
+
+def alias(name="pylibmc"):
+    """Makes ``import pylibmc`` (and ``pylibmc.pools`` ...) import this
+    module: for code and frameworks that import pylibmc by name. Call it
+    before they import it."""
+    import sys
+
+    prefix = __name__
+    for module_name, module in list(sys.modules.items()):
+        if module_name == prefix or module_name.startswith(prefix + "."):
+            sys.modules[name + module_name[len(prefix):]] = module
+
+
+__all__.append("alias")

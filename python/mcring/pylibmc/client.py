@@ -305,8 +305,13 @@ class Client:
             raise translate(e) from None
 
     def set(self, key, val, time=0, min_compress_len=0, compress_level=-1):
-        """Stores ``val``; True when stored."""
-        return self._store(self._mc.set, key, val, time, min_compress_len, compress_level)
+        """Stores ``val``; True when stored. A value too large (``TooBig``)
+        also removes the key's old value, as memcached does on a failed set."""
+        try:
+            return self._store(self._mc.set, key, val, time, min_compress_len, compress_level)
+        except errors.TooBig:
+            self._mc.delete(key)
+            raise
 
     def add(self, key, val, time=0, min_compress_len=0, compress_level=-1):
         """Stores ``val`` if ``key`` does not exist; True when stored."""

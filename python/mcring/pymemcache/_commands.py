@@ -9,7 +9,7 @@ and read back as bytes, straight from the engine.
 
 import mcring
 
-from .exceptions import MemcacheIllegalInputError, translate
+from .exceptions import MemcacheIllegalInputError, MemcacheServerError, translate
 from .serde import LegacyWrappingSerde
 
 _MISS = object()
@@ -208,8 +208,13 @@ class Commands:
             raise translate(e) from None
 
     def set(self, key, value, expire=0, noreply=None, flags=None):
-        """Stores ``value``; True (with noreply, always)."""
-        return self._store(self._mc.set, key, value, expire, noreply, flags)
+        """Stores ``value``; True (with noreply, always). A value too large
+        also removes the key's old value, as memcached does on a failed set."""
+        try:
+            return self._store(self._mc.set, key, value, expire, noreply, flags)
+        except MemcacheServerError:
+            self._mc.delete(self._check(key))
+            raise
 
     def add(self, key, value, expire=0, noreply=None, flags=None):
         """Stores ``value`` if ``key`` does not exist."""
