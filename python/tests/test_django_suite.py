@@ -27,7 +27,7 @@ def test_djangos_memcached_cache_tests_pass():
     # Each class ran: Django's two backends on the compat modules, and ours.
     for cls in ["PyLibMCCacheTests", "PyMemcacheCacheTests", "McringMemcachedCacheTests"]:
         passed = re.findall(r"^test_\w+ \(\S+\.%s\.test_\w+\)(?: \.\.\.)? ok$" % cls, out, re.M)
-        assert len(passed) >= 50, (cls, len(passed))
+        assert len(passed) >= 45, (cls, len(passed))
     # The only skips are Django's own for culling, which memcached lacks.
     skips = re.findall(r"skipped '(.*)'|skipped \"(.*)\"", out)
     assert all("Culling" in (a or b) for a, b in skips), skips
