@@ -157,7 +157,8 @@ class Client:
         """Adds ``delta`` to a stored integer; the new value, or None if ``key``
         does not exist. With ``initial``, a missing key is created atomically
         with the value ``initial`` (not ``initial + delta``) and TTL ``ttl``,
-        and ``initial`` is returned. With ``noreply``, None."""
+        and ``initial`` is returned; memcached stores it as digits with flags
+        0, so ``get`` reads it as a str. With ``noreply``, None."""
     def decr(
         self,
         key: Key,
