@@ -7,12 +7,15 @@ calls it. Without one (pymemcache's default) values are stored as they are
 and read back as bytes, straight from the engine.
 """
 
+import operator
+
 import mcring
 
 from .exceptions import MemcacheIllegalInputError, MemcacheServerError, translate
 from .serde import LegacyWrappingSerde
 
 _MISS = object()
+_is_ascii = operator.methodcaller("isascii")
 
 
 def server_name(server):
@@ -83,6 +86,16 @@ class Commands:
             raise MemcacheIllegalInputError("Non-ASCII key: %r" % key)
         return key
 
+    def _checked(self, keys):
+        """``_check`` of many keys, at C speed when all are ASCII (the usual
+        case: a str key must be, a bytes key may be anything)."""
+        if not isinstance(keys, (list, tuple)):
+            keys = list(keys)
+        if not self.allow_unicode_keys and not all(map(_is_ascii, keys)):
+            for key in keys:
+                self._check(key)
+        return keys
+
     def _full_key(self, key):
         key = self._check(key)
         if isinstance(key, str):
@@ -141,10 +154,7 @@ class Commands:
         if not keys:
             return {}
         try:
-            if self.allow_unicode_keys:
-                found = self._mc.get_multi(keys, with_flags=not self._plain)
-            else:
-                found = self._mc.get_multi([self._check(k) for k in keys], with_flags=not self._plain)
+            found = self._mc.get_multi(self._checked(keys), with_flags=not self._plain)
         except mcring.Error as e:
             return self._failed(e, {})
         if self._plain:
@@ -168,7 +178,7 @@ class Commands:
         if not keys:
             return {}
         try:
-            found = self._mc.gets_multi([self._check(k) for k in keys], with_flags=True)
+            found = self._mc.gets_multi(self._checked(keys), with_flags=True)
         except mcring.Error as e:
             return self._failed(e, {})
         return {k: (self._value(k, (v, f)), b"%d" % cas) for k, (v, f, cas) in found.items()}
@@ -288,7 +298,7 @@ class Commands:
         if not keys:
             return True
         try:
-            self._mc.delete_multi([self._check(k) for k in keys], noreply=self._noreply(noreply))
+            self._mc.delete_multi(self._checked(keys), noreply=self._noreply(noreply))
         except mcring.Error as e:
             raise translate(e) from None
         return True
