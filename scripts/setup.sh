@@ -43,7 +43,6 @@ PY_TEST_PACKAGES=(
   django==5.2.19 flask==3.1.3 flask-caching==2.5.1 cachelib==0.17.0 pytest-xprocess
   gunicorn==27.0.1
 )
-export PY_TEST_PACKAGES
 if [[ ! -x "$VENV/bin/python" ]]; then
   echo "setup: creating $VENV"
   /usr/bin/python3 -m venv "$VENV"

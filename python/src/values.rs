@@ -173,10 +173,15 @@ impl Codec {
         ))
     }
 
+    /// Pickles `obj`: with the highest protocol in pylibmc format (pylibmc's
+    /// `pickle_protocol=-1`, so the bytes are pylibmc's), the default one
+    /// otherwise.
     fn pickle<'py>(&self, obj: &Bound<'py, PyAny>) -> PyResult<Prepared<'py>> {
         let dumps = PICKLE_DUMPS.import(obj.py(), "pickle", "dumps")?;
+        let protocol: Option<i32> =
+            if self.options.format == ValueFormat::Pylibmc { Some(-1) } else { None };
         let data = dumps
-            .call1((obj,))
+            .call1((obj, protocol))
             .map_err(|e| {
                 let py = obj.py();
                 let err = errors::bad_value(py, format!("cannot pickle the value: {e}"));
