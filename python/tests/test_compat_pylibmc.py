@@ -343,3 +343,56 @@ def test_servers_down(start_memcached):
     with pytest.raises(mcring.pylibmc.ConnectionError) as e:
         ours.get("k")
     assert isinstance(e.value, ConnectionError) and isinstance(e.value, mcring.Error)
+
+
+USER_CODE = '''
+import {module} as pylibmc
+
+mc = pylibmc.Client(SERVERS, binary=True,
+                    behaviors={{"ketama_weighted": True, "num_replicas": 1, "tcp_nodelay": True}})
+
+def save_session(sid, data):
+    return mc.set("session:" + sid, data, time=3600)
+
+def load_session(sid):
+    return mc.get("session:" + sid)
+
+def count_visit(page):
+    try:
+        return mc.incr("visits:" + page)
+    except pylibmc.NotFound:
+        mc.add("visits:" + page, 1)
+        return 1
+
+def load_many(sids):
+    return mc.get_multi(sids, key_prefix="session:")
+'''
+
+
+def test_users_pylibmc_code_runs_with_the_import_changed(start_memcached):
+    """Our users' pylibmc code (ketama_weighted, num_replicas, binary) once
+    on pylibmc and once with only the import changed: same results, same
+    servers holding each key and its copy."""
+    servers = [start_memcached() for _ in range(4)]
+    results = {}
+    for module in ("pylibmc", "mcring.pylibmc"):
+        for s in servers:
+            s.raw(b"flush_all\r\n")
+        scope = {"SERVERS": [s.addr for s in servers]}
+        exec(USER_CODE.format(module=module), scope)
+        sids = ["s%d" % i for i in range(40)]
+        saved = [scope["save_session"](sid, {"user": sid, "n": i}) for i, sid in enumerate(sids)]
+        loaded = [scope["load_session"](sid) for sid in sids]
+        visits = [scope["count_visit"]("home") for _ in range(5)]
+        many = scope["load_many"](sids[:10] + ["nope"])
+        scope["mc"].get_multi(["session:" + s for s in sids])  # pushes pylibmc's quiet replica writes
+        where = [[i for i, s in enumerate(servers) if s.raw_get("session:" + sid)] for sid in sids]
+        results[module] = (saved, loaded, visits, many, where)
+    assert results["pylibmc"] == results["mcring.pylibmc"]
+    assert all(len(w) == 2 for w in results["mcring.pylibmc"][4]), "each session has one copy"
+    # With mcring a session survives its primary server.
+    ours = {"SERVERS": [s.addr for s in servers]}
+    exec(USER_CODE.format(module="mcring.pylibmc"), ours)
+    owner = results["mcring.pylibmc"][4][0][0]
+    servers[owner].kill()
+    assert ours["load_session"]("s0") == {"user": "s0", "n": 0}
