@@ -37,10 +37,11 @@
 
 /**
  * What a call did. `MCRING_OK` is 0; every other value says why the call
- * did not do what was asked. `MCRING_NOT_FOUND`, `MCRING_NOT_STORED` and
- * `MCRING_EXISTS` are outcomes the server chose (a miss, a declined `add`,
- * a `cas` that lost the race) and leave `mcring_last_error()` unchanged;
- * every other non-OK status sets it.
+ * did not do what was asked. `MCRING_NOT_FOUND`, `MCRING_NOT_STORED`,
+ * `MCRING_EXISTS` and `MCRING_STORED_ELSEWHERE` are outcomes (a miss, a
+ * declined `add`, a `cas` that lost the race, a write that only reached a
+ * failover target) and leave `mcring_last_error()` unchanged; every other
+ * non-OK status sets it.
  *
  * The numeric values are part of the ABI and never change.
  */
@@ -113,6 +114,14 @@ typedef enum {
    * A bug in libmcring (a caught panic); the message says where.
    */
   MCRING_INTERNAL_ERROR = 14,
+  /**
+   * The write or delete took effect, but not on the key's home copies:
+   * their servers could not be reached, so it went to a failover target
+   * (with a TTL of at most `gutter_ttl`), and the home copies are
+   * invalidated before their servers serve again. An outcome, like
+   * `MCRING_NOT_STORED`: `mcring_last_error()` is unchanged.
+   */
+  MCRING_STORED_ELSEWHERE = 15,
 } mcring_status;
 
 /**
@@ -412,6 +421,32 @@ typedef struct {
    * Values written back to this server after it missed them.
    */
   uint64_t read_repairs;
+  /**
+   * Quiet (noreply) writes the server answered with an error.
+   */
+  uint64_t noreply_errors;
+  /**
+   * Writes and deletes of this server's keys that took effect only on a
+   * failover target (`MCRING_STORED_ELSEWHERE`).
+   */
+  uint64_t stored_elsewhere;
+  /**
+   * Keys queued to be deleted on this server before it serves again.
+   */
+  uint64_t invalidations;
+  /**
+   * Keys that could not be queued (the invalidation log was full).
+   */
+  uint64_t invalidations_dropped;
+  /**
+   * Flushes after an overflowed invalidation log that the server refused.
+   */
+  uint64_t flush_refused;
+  /**
+   * Idle pooled connections the server had closed, replaced by fresh
+   * ones without an error.
+   */
+  uint64_t reconnects;
 } mcring_counters;
 
 #ifdef __cplusplus

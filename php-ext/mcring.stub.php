@@ -110,6 +110,14 @@ namespace McRing {
          * @cvalue MCRING_INTERNAL_ERROR
          */
         public const RES_INTERNAL_ERROR = UNKNOWN;
+        /**
+         * Stored (or deleted) only on a failover target: the key's home
+         * server could not be reached; its copy is invalidated before it
+         * serves again. The command returned true.
+         * @var int
+         * @cvalue MCRING_STORED_ELSEWHERE
+         */
+        public const RES_STORED_ELSEWHERE = UNKNOWN;
 
         /**
          * $servers: a config string ("127.0.0.1:11211 127.0.0.1:11212

@@ -1,5 +1,5 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: 89b4a7c8b7cea7736e6d96da0162ad9107a7f869 */
+ * Stub hash: 7e5c205ffa80bfe86e594bf810d1b80a57b4712e */
 
 ZEND_BEGIN_ARG_INFO_EX(arginfo_class_McRing_Client___construct, 0, 0, 1)
 	ZEND_ARG_TYPE_MASK(0, servers, MAY_BE_STRING|MAY_BE_ARRAY, NULL)
@@ -263,6 +263,12 @@ static zend_class_entry *register_class_McRing_Client(void)
 	zend_string *const_RES_INTERNAL_ERROR_name = zend_string_init_interned("RES_INTERNAL_ERROR", sizeof("RES_INTERNAL_ERROR") - 1, 1);
 	zend_declare_class_constant_ex(class_entry, const_RES_INTERNAL_ERROR_name, &const_RES_INTERNAL_ERROR_value, ZEND_ACC_PUBLIC, NULL);
 	zend_string_release(const_RES_INTERNAL_ERROR_name);
+
+	zval const_RES_STORED_ELSEWHERE_value;
+	ZVAL_LONG(&const_RES_STORED_ELSEWHERE_value, MCRING_STORED_ELSEWHERE);
+	zend_string *const_RES_STORED_ELSEWHERE_name = zend_string_init_interned("RES_STORED_ELSEWHERE", sizeof("RES_STORED_ELSEWHERE") - 1, 1);
+	zend_declare_class_constant_ex(class_entry, const_RES_STORED_ELSEWHERE_name, &const_RES_STORED_ELSEWHERE_value, ZEND_ACC_PUBLIC, NULL);
+	zend_string_release(const_RES_STORED_ELSEWHERE_name);
 
 	return class_entry;
 }

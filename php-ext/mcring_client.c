@@ -64,7 +64,8 @@ void mcring_result_message(mcring_object *o, mcring_status status, zend_string *
 		zend_string_release(o->message);
 	}
 	if (message == NULL && status != MCRING_OK && status != MCRING_NOT_FOUND
-		&& status != MCRING_NOT_STORED && status != MCRING_EXISTS) {
+		&& status != MCRING_NOT_STORED && status != MCRING_EXISTS
+		&& status != MCRING_STORED_ELSEWHERE) {
 		message = zend_string_init(mcring_last_error(), strlen(mcring_last_error()), 0);
 	}
 	o->status = status;
@@ -303,6 +304,7 @@ PHP_METHOD(McRing_Client, getResultMessage)
 	case MCRING_NOT_FOUND: RETURN_STRING("NOT FOUND");
 	case MCRING_NOT_STORED: RETURN_STRING("NOT STORED");
 	case MCRING_EXISTS: RETURN_STRING("DATA EXISTS");
+	case MCRING_STORED_ELSEWHERE: RETURN_STRING("STORED ELSEWHERE");
 	default: RETURN_STRING(mcring_status_name(o->status));
 	}
 }

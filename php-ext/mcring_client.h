@@ -40,6 +40,13 @@ mcring_object *mcring_this(zval *this_zv);
    mcring_last_error(). */
 void mcring_result(mcring_object *o, mcring_status status);
 
+/* Whether a command took effect: on the key's home, or only on a failover
+   target (MCRING_STORED_ELSEWHERE, which getResultCode() then reports). */
+static inline bool mcring_is_done(mcring_status status)
+{
+	return status == MCRING_OK || status == MCRING_STORED_ELSEWHERE;
+}
+
 /* Records a failure with a message of the extension's own, or, when
    `message` is NULL, libmcring's. Takes `message`. */
 void mcring_result_message(mcring_object *o, mcring_status status, zend_string *message);

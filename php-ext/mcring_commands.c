@@ -100,7 +100,7 @@ static void store(INTERNAL_FUNCTION_PARAMETERS, store_fn fn)
 		mcring_value_free(v);
 	}
 	mcring_result_message(o, status, error);
-	RETURN_BOOL(status == MCRING_OK);
+	RETURN_BOOL(mcring_is_done(status));
 }
 
 PHP_METHOD(McRing_Client, set)
@@ -145,7 +145,7 @@ PHP_METHOD(McRing_Client, cas)
 		mcring_value_free(v);
 	}
 	mcring_result_message(o, status, error);
-	RETURN_BOOL(status == MCRING_OK);
+	RETURN_BOOL(mcring_is_done(status));
 }
 
 /* append and prepend: bytes added to the stored value as the codec sees it
@@ -167,7 +167,7 @@ static void concat(INTERNAL_FUNCTION_PARAMETERS, concat_fn fn)
 	mcring_status status = fn(o->client, ZSTR_VAL(key), ZSTR_LEN(key),
 		(const uint8_t *) ZSTR_VAL(value), ZSTR_LEN(value));
 	mcring_result(o, status);
-	RETURN_BOOL(status == MCRING_OK);
+	RETURN_BOOL(mcring_is_done(status));
 }
 
 PHP_METHOD(McRing_Client, append)
@@ -192,7 +192,7 @@ PHP_METHOD(McRing_Client, delete)
 	}
 	mcring_status status = mcring_delete(o->client, ZSTR_VAL(key), ZSTR_LEN(key));
 	mcring_result(o, status);
-	RETURN_BOOL(status == MCRING_OK);
+	RETURN_BOOL(mcring_is_done(status));
 }
 
 typedef mcring_status (*counter_fn)(mcring_client *, const char *, size_t, uint64_t, uint64_t *);
@@ -251,5 +251,5 @@ PHP_METHOD(McRing_Client, touch)
 	}
 	mcring_status status = mcring_touch(o->client, ZSTR_VAL(key), ZSTR_LEN(key), ttl_seconds);
 	mcring_result(o, status);
-	RETURN_BOOL(status == MCRING_OK);
+	RETURN_BOOL(mcring_is_done(status));
 }

@@ -357,3 +357,115 @@ fn fork_child_never_uses_the_parents_sockets() {
     assert!(after >= before + 2, "child reconnected: {before} -> {after}");
     assert_eq!(c.get("child7").unwrap().unwrap().value, b"child7");
 }
+
+#[test]
+fn by_key_places_every_key_by_the_server_key() {
+    let (a, b, c3) = (Memcached::start(), Memcached::start(), Memcached::start());
+    let c = client_for(&[&a, &b, &c3], "");
+    let servers = [&a, &b, &c3];
+    for group in ["user:1", "user:2", "user:3", "cart:9"] {
+        let by = c.by_key(group.as_bytes());
+        let home = c.server_for(group).unwrap().name();
+        let m = servers.iter().find(|m| m.spec() == home).unwrap();
+        let keys: Vec<String> = (0..30).map(|i| format!("{group}:field{i}")).collect();
+        for k in &keys[..10] {
+            assert_eq!(by.set(k, b"v", 0, 0).unwrap(), Status::Done);
+        }
+        let items: Vec<SetItem<'_>> = keys[10..]
+            .iter()
+            .map(|k| SetItem { key: k.as_bytes(), value: b"m", flags: 0 })
+            .collect();
+        assert!(by.set_multi(&items, 0).unwrap().iter().all(|r| r.as_ref().unwrap().is_done()));
+        for k in &keys {
+            assert!(m.raw_get(k.as_bytes()).is_some(), "{k} is on the server of {group}");
+        }
+        let got = by.get_multi(&keys).unwrap();
+        assert!(got.iter().all(|r| r.as_ref().unwrap().is_some()));
+        assert_eq!(by.incr_or_init(format!("{group}:n"), 1, 10, 0).unwrap(), 10);
+        assert!(m.raw_get(format!("{group}:n").as_bytes()).is_some());
+        assert_eq!(by.delete(&keys[0]).unwrap(), Status::Done);
+    }
+    // An empty server key places the key by itself.
+    let by = c.by_key(b"");
+    by.set("solo", b"v", 0, 0).unwrap();
+    let home = c.server_for("solo").unwrap().name();
+    assert!(servers.iter().find(|m| m.spec() == home).unwrap().raw_get(b"solo").is_some());
+    // A bad server key is refused like a bad key.
+    assert!(matches!(c.by_key(b"bad key").get("k"), Err(Error::BadKey { .. })));
+}
+
+#[test]
+fn incr_or_init_creates_the_key_atomically() {
+    let m = Memcached::start();
+    let c = client_for(&[&m], "");
+    assert_eq!(c.incr_or_init("n", 5, 100, 0).unwrap(), 100, "a missing key is created");
+    assert_eq!(c.incr_or_init("n", 5, 100, 0).unwrap(), 105);
+    assert_eq!(c.decr_or_init("n", 200, 7, 0).unwrap(), 0, "decr stops at 0");
+    assert_eq!(c.decr_or_init("d", 1, 7, 60).unwrap(), 7);
+    assert_eq!(m.raw_get(b"d").unwrap().1, b"7", "stored as decimal text");
+    let ttl = m.raw(b"mg d t\r\n", b"\r\n");
+    let ttl = String::from_utf8_lossy(&ttl).to_string();
+    assert!(ttl.starts_with("HD t") && ttl != "HD t-1\r\n", "created with its TTL: {ttl}");
+    c.set("text", b"abc", 0, 0).unwrap();
+    assert!(matches!(c.incr_or_init("text", 1, 0, 0), Err(Error::Server { .. })));
+    assert_eq!(c.get("text").unwrap().unwrap().value, b"abc", "the connection is still fine");
+}
+
+#[test]
+fn noreply_writes_are_not_waited_for_and_errors_are_counted() {
+    let m = Memcached::start_with(&["-I", "1m"]);
+    let c = client_for(&[&m], "max_value_bytes=4000000");
+    for i in 0..500 {
+        c.store_noreply(StoreMode::Set, format!("q{i}").as_bytes(), b"v", 3, 0).unwrap();
+    }
+    c.delete_noreply("q0").unwrap();
+    c.set("n", b"5", 0, 0).unwrap();
+    c.incr_noreply("n", 1).unwrap();
+    c.touch_noreply("q2", 100).unwrap();
+    // A later request on the same connection reads its own reply.
+    assert_eq!(c.get("q3").unwrap().unwrap().value, b"v");
+    assert_eq!(c.get("q0").unwrap(), None);
+    assert_eq!(c.get("n").unwrap().unwrap().value, b"6");
+    assert_eq!(m.raw_get(b"q499"), Some((3, b"v".to_vec())));
+    assert_eq!(c.stats().total.noreply_errors, 0);
+    // A quiet write the server refuses (over its 1 MiB items): counted,
+    // never taken for another request's reply.
+    let big = vec![b'x'; 2_000_000];
+    c.store_noreply(StoreMode::Set, b"big", &big, 0, 0).unwrap();
+    assert_eq!(c.get("q4").unwrap().unwrap().value, b"v");
+    assert_eq!(c.stats().total.noreply_errors, 1);
+    let items: Vec<(String, String)> =
+        (0..1000).map(|i| (format!("m{i}"), format!("v{i}"))).collect();
+    let set: Vec<SetItem<'_>> = items
+        .iter()
+        .map(|(k, v)| SetItem { key: k.as_bytes(), value: v.as_bytes(), flags: 0 })
+        .collect();
+    assert!(c.set_multi_noreply(&set, 0).unwrap().iter().all(|r| r.is_ok()));
+    let got = c.get_multi(&["m0", "m999"]).unwrap();
+    assert_eq!(got[1].as_ref().unwrap().as_ref().unwrap().value, b"v999");
+    assert!(matches!(c.delete_noreply("bad key"), Err(Error::BadKey { .. })));
+}
+
+#[test]
+fn dump_keys_lists_every_key_and_stats_reset_works() {
+    let m = Memcached::start();
+    let c = client_for(&[&m], "");
+    c.set("a b", b"x", 0, 0).unwrap_err();
+    c.set("plain", b"x", 0, 0).unwrap();
+    c.set("ttl", b"yy", 0, 3600).unwrap();
+    c.set("pct%", b"z", 0, 0).unwrap();
+    let dumped = c.dump_keys();
+    let (_, keys) = &dumped[0];
+    let keys = keys.as_ref().unwrap();
+    let mut names: Vec<&[u8]> = keys.iter().map(|k| k.key.as_slice()).collect();
+    names.sort();
+    assert_eq!(names, [&b"pct%"[..], b"plain", b"ttl"]);
+    let ttl = keys.iter().find(|k| k.key == b"ttl").unwrap();
+    assert!(ttl.exptime > 0);
+    assert_eq!(keys.iter().find(|k| k.key == b"plain").unwrap().exptime, -1);
+    // `stats reset` answers RESET, not a stats list: no error, no dead server.
+    let reset = c.server_stats(Some("reset"));
+    assert!(reset[0].1.is_ok(), "{reset:?}");
+    assert!(c.alive()[0].1);
+    assert_eq!(c.get("plain").unwrap().unwrap().value, b"x");
+}

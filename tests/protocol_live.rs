@@ -9,7 +9,7 @@ use mcring::protocol::{
     encode_arith, encode_delete, encode_flush_all, encode_ma, encode_md, encode_mg, encode_mn,
     encode_ms, encode_retrieval, encode_stats, encode_storage, encode_touch, encode_version,
     parse_meta_reply, parse_text_reply, Arith, Limits, MetaFlag, MetaFlags, MetaReply,
-    ProtocolError, ProtocolErrorKind, Retrieval, Storage, TextReply,
+    ProtocolError, Retrieval, Storage, TextReply,
 };
 use mcring_tests::Memcached;
 
@@ -749,7 +749,7 @@ fn values_with_separators_round_trip() {
 }
 
 #[test]
-fn values_over_the_limit_fail_at_the_header() {
+fn values_over_the_limit_are_known_at_the_header() {
     // The server allows 2 MiB items; the parser allows 1 MiB by default.
     let server = Memcached::start_with(&["-I", "2m"]);
     let mut c = Conn::open(&server);
@@ -757,7 +757,7 @@ fn values_over_the_limit_fail_at_the_header() {
     c.send(|b| encode_storage(b, Storage::Set, b"", b"big", 0, 0, &big, false));
     assert_eq!(c.text(), TextReply::Stored);
 
-    // Read only the first bytes of the reply: the header alone must fail.
+    // Read only the first bytes of the reply: the header alone tells.
     c.send(|b| encode_retrieval(b, Retrieval::Get, b"", [&b"big"[..]]));
     let mut head = Vec::new();
     while !head.windows(2).any(|w| w == b"\r\n") {
@@ -765,9 +765,10 @@ fn values_over_the_limit_fail_at_the_header() {
         assert_eq!(c.stream.read(&mut byte).unwrap(), 1);
         head.push(byte[0]);
     }
-    let err = parse_text_reply(&head, &Limits::default()).unwrap_err();
-    assert_eq!(err.kind(), ProtocolErrorKind::ValueTooLarge);
-    assert_eq!(err.to_string(), "VALUE length 1500000 over limit 1048576");
+    assert_eq!(
+        parse_text_reply(&head, &Limits::default()).unwrap(),
+        Some((TextReply::Oversized { key: b"big", flags: 0, len: 1_500_000 }, head.len()))
+    );
 
     let mut c = Conn::open(&server);
     c.send(|b| encode_mg(b, b"", b"big", &[MetaFlag::ReturnValue]));
@@ -777,8 +778,11 @@ fn values_over_the_limit_fail_at_the_header() {
         assert_eq!(c.stream.read(&mut byte).unwrap(), 1);
         head.push(byte[0]);
     }
-    let err = parse_meta_reply(&head, &Limits::default()).unwrap_err();
-    assert_eq!(err.to_string(), "VA length 1500000 over limit 1048576");
+    let reply = parse_meta_reply(&head, &Limits::default()).unwrap();
+    assert!(
+        matches!(reply, Some((MetaReply::Oversized { len: 1_500_000, .. }, n)) if n == head.len()),
+        "{reply:?}"
+    );
 
     // With a larger limit the same value parses.
     let mut c = Conn::open(&server);

@@ -36,7 +36,7 @@ fn a_server_that_died_is_flushed_before_any_client_reads_it_again() {
     // The home server drops requests: the writer's write times out, marks it
     // dead for everyone, and goes to the next server instead.
     proxy.set(Fault::Blackhole);
-    assert_eq!(writer.set(&key, b"v2", 0, 0).unwrap(), Status::Done);
+    assert_eq!(writer.set(&key, b"v2", 0, 0).unwrap(), Status::StoredElsewhere);
     assert!(!reader.alive()[0].1, "the reader sees the server dead at once");
     let t = Instant::now();
     assert_eq!(reader.get(&key).unwrap().unwrap().value, b"v2");

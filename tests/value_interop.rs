@@ -83,7 +83,12 @@ fn raw_get(mc: &Memcached, key: &str) -> (u32, Vec<u8>) {
 
 fn get(mc: &Memcached, key: &str, format: ValueFormat) -> Decoded {
     let (flags, data) = raw_get(mc, key);
-    decode(&data, flags, format, MAX).unwrap_or_else(|e| panic!("{key}: {e}"))
+    decode(
+        &data,
+        flags,
+        &CodecOptions { format, compress_threshold: 0, user_flags: 0, max_value_bytes: MAX },
+    )
+    .unwrap_or_else(|e| panic!("{key}: {e}"))
 }
 
 fn store(mc: &Memcached, key: &str, value: Value<'_>, opts: &CodecOptions) {
@@ -268,7 +273,18 @@ fn php_memcached_writes_mcring_reads() {
     // The decompression cap applies to values php-memcached wrote.
     let (flags, data) = raw_get(&mc, "fastlz2");
     assert_eq!(
-        decode(&data, flags, php, 1000).unwrap_err().to_string(),
+        decode(
+            &data,
+            flags,
+            &CodecOptions {
+                format: php,
+                compress_threshold: 0,
+                user_flags: 0,
+                max_value_bytes: 1000
+            }
+        )
+        .unwrap_err()
+        .to_string(),
         "compressed value claims 100000 bytes, over the limit of 1000 bytes"
     );
 }
@@ -276,7 +292,12 @@ fn php_memcached_writes_mcring_reads() {
 #[test]
 fn mcring_writes_php_memcached_reads() {
     let mc = Memcached::start_with(&["-I", "4m"]);
-    let opts = CodecOptions { format: ValueFormat::Php, compress_threshold: 2000, user_flags: 0 };
+    let opts = CodecOptions {
+        format: ValueFormat::Php,
+        compress_threshold: 2000,
+        user_flags: 0,
+        max_value_bytes: MAX,
+    };
     let text = "mcring value interop été ".repeat(500);
     let big = lcg_bytes(20000).repeat(5);
     let mut expected: Vec<(String, String)> = Vec::new();
@@ -419,7 +440,18 @@ c.set('zi', 10**400, min_compress_len=100)
     assert_eq!(get(&mc, "zi", py), Decoded::BigInt(format!("1{}", "0".repeat(400))));
     let (flags, data) = raw_get(&mc, "zb");
     assert_eq!(
-        decode(&data, flags, py, 1000).unwrap_err().to_string(),
+        decode(
+            &data,
+            flags,
+            &CodecOptions {
+                format: py,
+                compress_threshold: 0,
+                user_flags: 0,
+                max_value_bytes: 1000
+            }
+        )
+        .unwrap_err()
+        .to_string(),
         "compressed value inflates past the limit of 1000 bytes"
     );
 }
@@ -427,8 +459,12 @@ c.set('zi', 10**400, min_compress_len=100)
 #[test]
 fn mcring_writes_pylibmc_reads() {
     let mc = Memcached::start();
-    let opts =
-        CodecOptions { format: ValueFormat::Pylibmc, compress_threshold: 100, user_flags: 0 };
+    let opts = CodecOptions {
+        format: ValueFormat::Pylibmc,
+        compress_threshold: 100,
+        user_flags: 0,
+        max_value_bytes: MAX,
+    };
     let text = "mcring value interop été ".repeat(500);
     let blob = b"xyz".repeat(5000);
     let mut expected: Vec<(String, String)> = Vec::new();

@@ -16,12 +16,12 @@ use std::time::Duration;
 use crate::cluster::Cluster;
 use crate::config::{Config, ServerSpec};
 use crate::error::{Error, Result};
-use crate::fanout::{Answer, JobKind};
-use crate::protocol::text::{self, Arith, Storage, TextReply};
+use crate::protocol::text::{self, MetadumpLine, Storage, TextReply};
 use crate::reply::unexpected;
 use crate::server_set::Flow;
 use crate::stats::ClientStats;
 
+pub use crate::by_key::ByKey;
 pub use crate::protocol::text::Retrieval;
 pub use crate::reply::{Item, ItemRef, Status};
 
@@ -43,7 +43,7 @@ pub enum StoreMode {
 }
 
 impl StoreMode {
-    fn storage(self) -> Storage {
+    pub(crate) fn storage(self) -> Storage {
         match self {
             StoreMode::Set => Storage::Set,
             StoreMode::Add => Storage::Add,
@@ -82,6 +82,21 @@ impl ServerHealth {
     pub fn is_up(&self) -> bool {
         self.error.is_none()
     }
+}
+
+/// One key of [`Client::dump_keys`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DumpedKey {
+    /// The key as stored (prefix included).
+    pub key: Vec<u8>,
+    /// Expiry as a Unix time; -1 for never.
+    pub exptime: i64,
+    /// Last access as a Unix time.
+    pub last_access: i64,
+    /// The CAS token.
+    pub cas: u64,
+    /// The item's size in bytes, as memcached counts it.
+    pub size: u32,
 }
 
 /// One result per server, with the server's name, in configuration order.
@@ -140,40 +155,57 @@ impl Client {
         Ok(home.as_slice().iter().filter_map(|&i| self.cluster.router.servers().get(i)).collect())
     }
 
+    /// The key commands with every key placed by `server_key` instead of
+    /// by itself, exactly as libmemcached's `*_by_key` functions (and
+    /// php-memcached's `getByKey`, `setByKey`, ...) place them: the server
+    /// key is hashed (without the prefix, unless `hash_with_prefix`), so
+    /// related keys can be kept on one server. An empty server key places
+    /// each key by itself.
+    pub fn by_key<'a>(&'a self, server_key: &'a [u8]) -> ByKey<'a> {
+        ByKey::new(self, Some(server_key))
+    }
+
+    /// The key commands, each key placed by itself.
+    #[inline]
+    fn keys(&self) -> ByKey<'_> {
+        ByKey::new(self, None)
+    }
+
     /// Fetches one key. A miss is `Ok(None)`.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Item>> {
-        self.cluster.read(key.as_ref(), Retrieval::Get, |item| item.to_item())
+        self.keys().get(key)
     }
 
     /// Fetches one key with its CAS token.
     pub fn gets(&self, key: impl AsRef<[u8]>) -> Result<Option<Item>> {
-        self.cluster.read(key.as_ref(), Retrieval::Gets, |item| item.to_item())
+        self.keys().gets(key)
     }
 
     /// Fetches one key and sets its TTL (memcached `gats`), with CAS token.
     pub fn get_and_touch(&self, key: impl AsRef<[u8]>, ttl: u32) -> Result<Option<Item>> {
-        self.cluster.read(key.as_ref(), Retrieval::Gats { exptime: ttl }, |item| item.to_item())
+        self.keys().get_and_touch(key, ttl)
     }
 
     /// Fetches one key and hands the value, borrowed from the receive
     /// buffer, to `f`. A miss is `Ok(None)`.
+    #[inline]
     pub fn get_with<T>(
         &self,
         key: impl AsRef<[u8]>,
         cmd: Retrieval,
         f: impl FnOnce(ItemRef<'_>) -> T,
     ) -> Result<Option<T>> {
-        self.cluster.read(key.as_ref(), cmd, f)
+        self.keys().get_with(key, cmd, f)
     }
 
     /// Stores a value unconditionally.
     pub fn set(&self, key: impl AsRef<[u8]>, value: &[u8], flags: u32, ttl: u32) -> Result<Status> {
-        self.store(StoreMode::Set, key.as_ref(), value, flags, ttl)
+        self.keys().set(key, value, flags, ttl)
     }
 
     /// Stores a value if the key does not exist.
     pub fn add(&self, key: impl AsRef<[u8]>, value: &[u8], flags: u32, ttl: u32) -> Result<Status> {
-        self.store(StoreMode::Add, key.as_ref(), value, flags, ttl)
+        self.keys().add(key, value, flags, ttl)
     }
 
     /// Stores a value if the key exists.
@@ -184,62 +216,29 @@ impl Client {
         flags: u32,
         ttl: u32,
     ) -> Result<Status> {
-        self.store(StoreMode::Replace, key.as_ref(), value, flags, ttl)
+        self.keys().replace(key, value, flags, ttl)
     }
 
-    /// Appends to an existing value (flags and TTL are left as they were).
+    /// Appends raw bytes to an existing value (flags and TTL are left as
+    /// they were); see [`Client::append_value`].
     pub fn append(&self, key: impl AsRef<[u8]>, value: &[u8]) -> Result<Status> {
-        self.store(StoreMode::Append, key.as_ref(), value, 0, 0)
+        self.keys().append(key, value)
     }
 
-    /// Prepends to an existing value.
+    /// Prepends raw bytes to an existing value.
     pub fn prepend(&self, key: impl AsRef<[u8]>, value: &[u8]) -> Result<Status> {
-        self.store(StoreMode::Prepend, key.as_ref(), value, 0, 0)
+        self.keys().prepend(key, value)
     }
 
-    /// Appends (or with `prepend`, prepends) `piece` to the value of `key`
-    /// as the value codec sees it: a value stored compressed — by mcring or
-    /// by php-memcached — is inflated, extended and stored again, where a raw
-    /// [`Client::append`] would corrupt it. Reads the value with its flags,
-    /// CAS token and remaining TTL (meta `mg`, memcached 1.6) and writes it
-    /// back with `cas` and the same TTL, retrying a few times if another
-    /// client changed it meanwhile (then `Status::Exists`).
-    /// `Status::NotStored` if the key does not exist.
+    /// Appends (or prepends) `piece` to the value as the codec sees it; see
+    /// [`ByKey::append_value`].
     pub fn append_value(
         &self,
         key: impl AsRef<[u8]>,
         piece: &[u8],
         prepend: bool,
     ) -> Result<Status> {
-        let key = key.as_ref();
-        let opts = crate::value::CodecOptions {
-            format: self.config.value_format,
-            compress_threshold: self.config.compress_threshold,
-            user_flags: 0,
-        };
-        for _ in 0..10 {
-            let Some(item) = self.cluster.read_for_update(key)? else {
-                return Ok(Status::NotStored);
-            };
-            let joined = crate::value::concat(
-                &item.value,
-                item.flags,
-                piece,
-                prepend,
-                &opts,
-                self.config.max_value_bytes,
-            )
-            .map_err(|e| Error::BadValue(e.to_string()))?;
-            self.check_value(&joined.data)?;
-            // The item keeps its remaining lifetime, as memcached's append does.
-            let ttl = if item.ttl > 0 { item.ttl.min(u32::MAX as i64) as u32 } else { 0 };
-            match self.cas(key, &joined.data, joined.flags, ttl, item.cas)? {
-                Status::Exists => continue,
-                Status::NotFound => return Ok(Status::NotStored),
-                other => return Ok(other),
-            }
-        }
-        Ok(Status::Exists)
+        self.keys().append_value(key, piece, prepend)
     }
 
     /// Stores a value only if its CAS token is still `cas`.
@@ -251,10 +250,11 @@ impl Client {
         ttl: u32,
         cas: u64,
     ) -> Result<Status> {
-        self.store(StoreMode::Cas(cas), key.as_ref(), value, flags, ttl)
+        self.keys().cas(key, value, flags, ttl, cas)
     }
 
     /// Any storage command.
+    #[inline]
     pub fn store(
         &self,
         mode: StoreMode,
@@ -263,95 +263,123 @@ impl Client {
         flags: u32,
         ttl: u32,
     ) -> Result<Status> {
-        self.check_value(value)?;
-        let kind = JobKind::Store { cmd: mode.storage(), value, flags, ttl };
-        status_of(self.cluster.write(key, kind)?)
+        self.keys().store(mode, key, value, flags, ttl)
+    }
+
+    /// Any storage command, not waited for; see [`ByKey::store_noreply`].
+    pub fn store_noreply(
+        &self,
+        mode: StoreMode,
+        key: &[u8],
+        value: &[u8],
+        flags: u32,
+        ttl: u32,
+    ) -> Result<()> {
+        self.keys().store_noreply(mode, key, value, flags, ttl)
     }
 
     /// Deletes a key. `Status::NotFound` if it did not exist.
     pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<Status> {
-        status_of(self.cluster.write(key.as_ref(), JobKind::Delete)?)
+        self.keys().delete(key)
+    }
+
+    /// Deletes a key without waiting for the reply.
+    pub fn delete_noreply(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        self.keys().delete_noreply(key)
     }
 
     /// Adds `delta` to a decimal value; `None` if the key does not exist.
     /// memcached wraps at 2^64.
     pub fn incr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>> {
-        number_of(self.cluster.write(key.as_ref(), JobKind::Arith(Arith::Incr, delta))?)
+        self.keys().incr(key, delta)
     }
 
     /// Subtracts `delta` from a decimal value, stopping at 0; `None` if the
     /// key does not exist.
     pub fn decr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>> {
-        number_of(self.cluster.write(key.as_ref(), JobKind::Arith(Arith::Decr, delta))?)
+        self.keys().decr(key, delta)
+    }
+
+    /// Adds `delta`, creating a missing key with `initial`; see
+    /// [`ByKey::incr_or_init`].
+    pub fn incr_or_init(
+        &self,
+        key: impl AsRef<[u8]>,
+        delta: u64,
+        initial: u64,
+        ttl: u32,
+    ) -> Result<u64> {
+        self.keys().incr_or_init(key, delta, initial, ttl)
+    }
+
+    /// Subtracts `delta`, creating a missing key with `initial`; see
+    /// [`ByKey::incr_or_init`].
+    pub fn decr_or_init(
+        &self,
+        key: impl AsRef<[u8]>,
+        delta: u64,
+        initial: u64,
+        ttl: u32,
+    ) -> Result<u64> {
+        self.keys().decr_or_init(key, delta, initial, ttl)
+    }
+
+    /// `incr` without waiting for the reply.
+    pub fn incr_noreply(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<()> {
+        self.keys().incr_noreply(key, delta)
+    }
+
+    /// `decr` without waiting for the reply.
+    pub fn decr_noreply(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<()> {
+        self.keys().decr_noreply(key, delta)
     }
 
     /// Sets a key's TTL. `Status::NotFound` if it does not exist.
     pub fn touch(&self, key: impl AsRef<[u8]>, ttl: u32) -> Result<Status> {
-        status_of(self.cluster.write(key.as_ref(), JobKind::Touch(ttl))?)
+        self.keys().touch(key, ttl)
     }
 
-    /// Fetches many keys in one fan-out. The result has one entry per key,
-    /// in order: `Ok(Some(item))` for a hit, `Ok(None)` for a miss, `Err` if
-    /// no copy of the key could be read. A bad key fails the whole call
-    /// before anything is sent.
+    /// Sets a key's TTL without waiting for the reply.
+    pub fn touch_noreply(&self, key: impl AsRef<[u8]>, ttl: u32) -> Result<()> {
+        self.keys().touch_noreply(key, ttl)
+    }
+
+    /// Fetches many keys in one fan-out; see [`ByKey::get_multi`].
     pub fn get_multi<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Result<Option<Item>>>> {
-        self.collect_multi(keys, Retrieval::Get)
+        self.keys().get_multi(keys)
     }
 
     /// Like [`Client::get_multi`], with CAS tokens.
     pub fn gets_multi<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Result<Option<Item>>>> {
-        self.collect_multi(keys, Retrieval::Gets)
+        self.keys().gets_multi(keys)
     }
 
-    fn collect_multi<K: AsRef<[u8]>>(
-        &self,
-        keys: &[K],
-        cmd: Retrieval,
-    ) -> Result<Vec<Result<Option<Item>>>> {
-        let mut items: Vec<Option<Item>> = (0..keys.len()).map(|_| None).collect();
-        let found = self.get_multi_with(keys, cmd, |i, item| {
-            if let Some(slot) = items.get_mut(i) {
-                *slot = Some(item.to_item());
-            }
-        })?;
-        Ok(found.into_iter().zip(items).map(|(r, item)| r.map(|_| item)).collect())
-    }
-
-    /// Fetches many keys in one fan-out and hands each value found to
-    /// `on_hit(key_index, item)` as it arrives, borrowed from the receive
-    /// buffer. Returns one entry per key: `Ok(true)` hit, `Ok(false)` miss,
-    /// `Err` if no copy could be read.
+    /// Fetches many keys, handing each value found to `on_hit`; see
+    /// [`ByKey::get_multi_with`].
+    #[inline]
     pub fn get_multi_with<K: AsRef<[u8]>>(
         &self,
         keys: &[K],
         cmd: Retrieval,
         on_hit: impl FnMut(usize, ItemRef<'_>),
     ) -> Result<Vec<Result<bool>>> {
-        let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_ref()).collect();
-        self.cluster.read_multi(&keys, cmd, on_hit)
+        self.keys().get_multi_with(keys, cmd, on_hit)
     }
 
     /// Stores many values in one fan-out. One result per item, in order.
     pub fn set_multi(&self, items: &[SetItem<'_>], ttl: u32) -> Result<Vec<Result<Status>>> {
-        let mut writes = Vec::with_capacity(items.len());
-        for item in items {
-            self.cluster.router.check_key(item.key)?;
-            self.check_value(item.value)?;
-            let kind =
-                JobKind::Store { cmd: Storage::Set, value: item.value, flags: item.flags, ttl };
-            writes.push((item.key, kind));
-        }
-        Ok(self.cluster.write_multi(&writes).into_iter().map(|r| r.and_then(status_of)).collect())
+        self.keys().set_multi(items, ttl)
+    }
+
+    /// Stores many values without waiting for replies; see
+    /// [`ByKey::set_multi_noreply`].
+    pub fn set_multi_noreply(&self, items: &[SetItem<'_>], ttl: u32) -> Result<Vec<Result<()>>> {
+        self.keys().set_multi_noreply(items, ttl)
     }
 
     /// Deletes many keys in one fan-out. One result per key, in order.
     pub fn delete_multi<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Result<Status>>> {
-        let mut writes = Vec::with_capacity(keys.len());
-        for key in keys {
-            self.cluster.router.check_key(key.as_ref())?;
-            writes.push((key.as_ref(), JobKind::Delete));
-        }
-        Ok(self.cluster.write_multi(&writes).into_iter().map(|r| r.and_then(status_of)).collect())
+        self.keys().delete_multi(keys)
     }
 
     /// Invalidates every item on every server (after `delay` seconds if not
@@ -398,6 +426,7 @@ impl Client {
                 let r = self.cluster.servers.admit(i).and_then(|()| {
                     self.cluster.servers.exchange(
                         i,
+                        true,
                         |buf| text::encode_stats(buf, group.map(str::as_bytes)),
                         |name, reply| match reply {
                             TextReply::Stat { name: n, value } => {
@@ -407,13 +436,52 @@ impl Client {
                                 ));
                                 Ok(Flow::More)
                             }
-                            TextReply::End => Ok(Flow::Done(())),
+                            // `stats reset` answers RESET; `stats detail on` OK.
+                            TextReply::End | TextReply::Reset | TextReply::Ok => Ok(Flow::Done(())),
                             other => Err(unexpected(name, other)),
                         },
                     )
                 });
                 interrupted |= r.as_ref().err() == Some(&Error::Interrupted);
                 (self.cluster.servers.name(i).to_string(), r.map(|()| pairs))
+            })
+            .collect()
+    }
+
+    /// Every key stored on every configured server (`lru_crawler metadump
+    /// all`, memcached 1.4.31+), with its expiry, last access, CAS token and
+    /// size. Keys are as stored, the prefix included. A server that refuses
+    /// (`BUSY` while another crawl runs, or crawling disabled) gives an
+    /// `Error::Server` with its message.
+    pub fn dump_keys(&self) -> PerServer<Vec<DumpedKey>> {
+        let mut interrupted = false;
+        (0..self.cluster.router.servers().len())
+            .map(|i| {
+                let name = self.cluster.servers.name(i).to_string();
+                if interrupted {
+                    return (name, Err(Error::Interrupted));
+                }
+                let mut keys = Vec::new();
+                let r = self.cluster.servers.admit(i).and_then(|()| {
+                    self.cluster.servers.exchange_parsed(
+                        i,
+                        text::encode_metadump,
+                        text::parse_metadump_line,
+                        |name, line| match line {
+                            MetadumpLine::Key { key, exptime, last_access, cas, size } => {
+                                keys.push(DumpedKey { key, exptime, last_access, cas, size });
+                                Ok(Flow::More)
+                            }
+                            MetadumpLine::End => Ok(Flow::Done(())),
+                            MetadumpLine::Refused(text) => Err(Error::Server {
+                                server: name.to_string(),
+                                message: String::from_utf8_lossy(&text).into_owned(),
+                            }),
+                        },
+                    )
+                });
+                interrupted |= r.as_ref().err() == Some(&Error::Interrupted);
+                (name, r.map(|()| keys))
             })
             .collect()
     }
@@ -427,17 +495,16 @@ impl Client {
         (0..self.cluster.servers.all().len())
             .map(|i| {
                 let start = std::time::Instant::now();
-                let r =
-                    if interrupted {
-                        Err(Error::Interrupted)
-                    } else {
-                        self.cluster.servers.exchange(i, text::encode_version, |name, reply| {
-                            match reply {
-                                TextReply::Version(_) => Ok(Flow::Done(())),
-                                other => Err(unexpected(name, other)),
-                            }
-                        })
-                    };
+                let r = if interrupted {
+                    Err(Error::Interrupted)
+                } else {
+                    self.cluster.servers.exchange(i, true, text::encode_version, |name, reply| {
+                        match reply {
+                            TextReply::Version(_) => Ok(Flow::Done(())),
+                            other => Err(unexpected(name, other)),
+                        }
+                    })
+                };
                 interrupted |= r.as_ref().err() == Some(&Error::Interrupted);
                 ServerHealth {
                     name: self.cluster.servers.name(i).to_string(),
@@ -473,7 +540,11 @@ impl Client {
         }
     }
 
-    fn check_value(&self, value: &[u8]) -> Result<()> {
+    pub(crate) fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    pub(crate) fn check_value(&self, value: &[u8]) -> Result<()> {
         if value.len() > self.config.max_value_bytes {
             return Err(Error::BadValue(format!(
                 "value is {} bytes, over max_value_bytes {}",
@@ -498,25 +569,11 @@ impl Client {
                     self.cluster
                         .servers
                         .admit(i)
-                        .and_then(|()| self.cluster.servers.exchange(i, &encode, &handle))
+                        .and_then(|()| self.cluster.servers.exchange(i, true, &encode, &handle))
                 };
                 interrupted |= r.as_ref().err() == Some(&Error::Interrupted);
                 (self.cluster.servers.name(i).to_string(), r)
             })
             .collect()
-    }
-}
-
-fn status_of(a: Answer) -> Result<Status> {
-    match a {
-        Answer::Status(s) => Ok(s),
-        other => Err(Error::protocol("", &format!("unexpected answer {other:?}"))),
-    }
-}
-
-fn number_of(a: Answer) -> Result<Option<u64>> {
-    match a {
-        Answer::Number(n) => Ok(n),
-        other => Err(Error::protocol("", &format!("unexpected answer {other:?}"))),
     }
 }

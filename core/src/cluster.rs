@@ -35,6 +35,17 @@ impl Policy {
     }
 }
 
+/// Which bytes place a request's keys.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) enum Placement<'a> {
+    /// Each key itself.
+    #[default]
+    OwnKey,
+    /// One server key for every key of the request, as libmemcached's
+    /// `*_by_key` functions do (an empty server key means the key itself).
+    ServerKey(&'a [u8]),
+}
+
 /// The dead servers one call has claimed to probe: every key of the call may
 /// use them.
 #[derive(Default)]
@@ -62,27 +73,51 @@ impl Cluster {
         self.router.prefix()
     }
 
+    /// Checks `key` (and the server key placing it) and returns the hash
+    /// that places it.
+    #[inline]
+    pub(crate) fn place(&self, key: &[u8], at: Placement<'_>) -> Result<u32> {
+        self.router.check_key(key)?;
+        match at {
+            Placement::ServerKey(server_key) if !server_key.is_empty() => {
+                self.router.check_key(server_key)?;
+                Ok(self.router.key_hash(server_key))
+            }
+            _ => Ok(self.router.key_hash(key)),
+        }
+    }
+
     /// Checks `key` and works out where its requests go now.
     #[inline]
-    pub(crate) fn route(&self, key: &[u8]) -> Result<(u32, Route)> {
-        self.route_in(key, &Probes::default())
+    pub(crate) fn route(&self, key: &[u8], at: Placement<'_>) -> Result<(u32, Route)> {
+        self.route_in(key, at, &Probes::default())
     }
 
     /// [`Cluster::route`] for one key of a multi-key call: a server probed
     /// for one key of the call is usable for all of them.
     #[inline]
-    pub(crate) fn route_in(&self, key: &[u8], probes: &Probes) -> Result<(u32, Route)> {
-        self.router.check_key(key)?;
-        let h = self.router.key_hash(key);
+    pub(crate) fn route_in(
+        &self,
+        key: &[u8],
+        at: Placement<'_>,
+        probes: &Probes,
+    ) -> Result<(u32, Route)> {
+        let h = self.place(key, at)?;
+        Ok((h, self.route_hash(h, probes)?))
+    }
+
+    /// Where requests for keys placed by hash `h` go now.
+    #[inline]
+    pub(crate) fn route_hash(&self, h: u32, probes: &Probes) -> Result<Route> {
         if self.is_simple() {
             // Every server alive, one copy: the owner on the full ring.
             let home = self.router.home(h);
             if home.is_empty() {
                 return Err(Error::NoServers);
             }
-            return Ok((h, Route { home, targets: home, rerouted: false }));
+            return Ok(Route { home, targets: home, rerouted: false });
         }
-        Ok((h, self.route_excluding(h, &Copies::new(), probes)))
+        Ok(self.route_excluding(h, &Copies::new(), probes))
     }
 
     /// Whether every server is alive and keys have one copy: requests go
@@ -92,19 +127,27 @@ impl Cluster {
         self.policy.replicas == 0 && self.servers.dead_count() == 0
     }
 
-    /// The owners of many keys on the full ring, after checking every key.
-    pub(crate) fn primaries(&self, keys: &[&[u8]]) -> Result<Vec<usize>> {
+    /// The placement hashes of many keys, after checking every key (short
+    /// keys of their own placement are hashed in batches).
+    pub(crate) fn hashes(&self, keys: &[&[u8]], at: Placement<'_>) -> Result<Vec<u32>> {
         for key in keys {
             self.router.check_key(key)?;
         }
         let mut hashes = Vec::new();
-        self.router.key_hashes(keys, &mut hashes);
-        let ring = self.router.ring();
-        let mut servers = Vec::with_capacity(hashes.len());
-        for h in hashes {
-            servers.push(ring.server_for_hash(h).ok_or(Error::NoServers)?);
+        match at {
+            Placement::ServerKey(server_key) if !server_key.is_empty() => {
+                self.router.check_key(server_key)?;
+                hashes.resize(keys.len(), self.router.key_hash(server_key));
+            }
+            _ => self.router.key_hashes(keys, &mut hashes),
         }
-        Ok(servers)
+        Ok(hashes)
+    }
+
+    /// The owner of each hash on the full ring.
+    pub(crate) fn owners(&self, hashes: &[u32]) -> Result<Vec<usize>> {
+        let ring = self.router.ring();
+        hashes.iter().map(|&h| ring.server_for_hash(h).ok_or(Error::NoServers)).collect()
     }
 
     /// Where a key's requests go, not counting the servers in `exclude`

@@ -12,13 +12,11 @@
 //! it hands out its buffered bytes and is told how many were consumed.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
-
-use crate::config::{ServerSpec, Transport};
 
 /// Incremented in every child after `fork()`, so connections made before the
 /// fork are recognised and never used by the child.
@@ -179,6 +177,16 @@ pub struct Conn {
     pub bytes_read: u64,
     /// Bytes sent over this connection's life.
     pub bytes_written: u64,
+    /// Quiet (noreply) batches sent on this connection whose closing reply
+    /// has not been read yet: their replies come before the next request's.
+    pub owed: u32,
+    /// Received bytes still to be dropped unread (an oversized value).
+    to_skip: u64,
+    tcp: bool,
+    io_timeout: Duration,
+    /// While connecting: the addresses to try after the current one, last
+    /// first.
+    next_addrs: Vec<(libc::c_int, Sockaddr)>,
 }
 
 fn last_os_error() -> io::Error {
@@ -248,16 +256,40 @@ fn poll_one(fd: RawFd, events: libc::c_short, deadline: &Deadline) -> io::Result
     }
 }
 
-/// A socket address for `spec`: IP literals without DNS, names through the
-/// system resolver (each connect resolves again, so DNS changes are seen).
-fn tcp_addresses(spec: &ServerSpec) -> io::Result<Vec<SocketAddr>> {
-    if let Ok(ip) = spec.host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, spec.port)]);
-    }
-    Ok((spec.host.as_str(), spec.port).to_socket_addrs()?.collect())
+/// Where a connection goes: a unix socket, or TCP addresses tried in turn.
+/// The server layer resolves host names (off the request path); a
+/// connection only ever sees addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A unix domain socket path.
+    Unix(String),
+    /// TCP addresses, in the order to try them.
+    Tcp(Vec<SocketAddr>),
 }
 
-fn sockaddr_of(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+impl Target {
+    /// Every address to try, as (family, sockaddr), first to last.
+    fn sockaddrs(&self) -> io::Result<Vec<(libc::c_int, Sockaddr)>> {
+        match self {
+            Target::Unix(path) => Ok(vec![(libc::AF_UNIX, unix_sockaddr(path)?)]),
+            Target::Tcp(addrs) if addrs.is_empty() => {
+                Err(io::Error::new(io::ErrorKind::NotFound, "host name resolved to no address"))
+            }
+            Target::Tcp(addrs) => Ok(addrs
+                .iter()
+                .map(|a| (if a.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 }, sockaddr_of(a)))
+                .collect()),
+        }
+    }
+
+    fn is_tcp(&self) -> bool {
+        matches!(self, Target::Tcp(_))
+    }
+}
+
+type Sockaddr = (libc::sockaddr_storage, libc::socklen_t);
+
+fn sockaddr_of(addr: &SocketAddr) -> Sockaddr {
     // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let len = match addr {
@@ -288,7 +320,7 @@ fn sockaddr_of(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     (storage, len as libc::socklen_t)
 }
 
-fn unix_sockaddr(path: &str) -> io::Result<(libc::sockaddr_storage, libc::socklen_t)> {
+fn unix_sockaddr(path: &str) -> io::Result<Sockaddr> {
     // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_un.
@@ -308,7 +340,7 @@ fn unix_sockaddr(path: &str) -> io::Result<(libc::sockaddr_storage, libc::sockle
 /// Opens a non-blocking socket and connects it within the deadline.
 fn connect_addr(
     family: libc::c_int,
-    addr: &(libc::sockaddr_storage, libc::socklen_t),
+    addr: &Sockaddr,
     deadline: &Deadline,
 ) -> Result<OwnedFd, IoFailure> {
     let fd = new_socket(family).map_err(IoFailure::Os)?;
@@ -325,10 +357,7 @@ fn connect_addr(
 
 /// Starts connecting `fd` to `addr` without waiting. Ok(true) if the
 /// connection is still in progress.
-fn start_connect(
-    fd: &OwnedFd,
-    addr: &(libc::sockaddr_storage, libc::socklen_t),
-) -> io::Result<bool> {
+fn start_connect(fd: &OwnedFd, addr: &Sockaddr) -> io::Result<bool> {
     // SAFETY: addr holds a sockaddr of length addr.1.
     let rc = unsafe {
         libc::connect(fd.as_raw_fd(), &addr.0 as *const _ as *const libc::sockaddr, addr.1)
@@ -380,82 +409,93 @@ fn socket_error(fd: RawFd) -> io::Result<()> {
 }
 
 impl Conn {
-    /// Connects to `spec` within `connect_timeout`; replies are then awaited
-    /// for at most `io_timeout` per request.
+    /// Connects to `target` within `connect_timeout` (its addresses in turn);
+    /// replies are then awaited for at most `io_timeout` per request.
     pub fn connect(
-        spec: &ServerSpec,
+        target: &Target,
         connect_timeout: Duration,
         io_timeout: Duration,
     ) -> Result<Conn, IoFailure> {
         let deadline = Deadline::after(connect_timeout);
-        let fd = match spec.transport {
-            Transport::Unix => {
-                let addr = unix_sockaddr(&spec.host).map_err(IoFailure::Os)?;
-                connect_addr(libc::AF_UNIX, &addr, &deadline)?
+        let mut last = None;
+        for (family, addr) in target.sockaddrs().map_err(IoFailure::Os)? {
+            match connect_addr(family, &addr, &deadline) {
+                Ok(fd) => return Conn::ready(fd, target.is_tcp(), io_timeout),
+                Err(e) => last = Some(e),
             }
-            Transport::Tcp => {
-                let addrs = tcp_addresses(spec).map_err(IoFailure::Os)?;
-                let mut last = IoFailure::Os(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    "host name resolved to no address",
-                ));
-                let mut connected = None;
-                for addr in &addrs {
-                    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-                    match connect_addr(family, &sockaddr_of(addr), &deadline) {
-                        Ok(fd) => {
-                            connected = Some(fd);
-                            break;
-                        }
-                        Err(e) => last = e,
-                    }
-                    if deadline.passed() {
-                        break;
-                    }
-                }
-                connected.ok_or(last)?
+            if deadline.passed() {
+                break;
             }
-        };
-        Conn::ready(fd, spec, io_timeout)
+        }
+        Err(last.unwrap_or(IoFailure::Timeout("connect")))
     }
 
     /// Starts connecting without waiting, for fan-out over many servers: the
     /// caller polls [`Conn::fd`] for writability and then calls
-    /// [`Conn::finish_connect`]. A host name with several addresses is
-    /// connected synchronously instead (within `connect_timeout`).
-    pub fn begin_connect(
-        spec: &ServerSpec,
-        connect_timeout: Duration,
+    /// [`Conn::finish_connect`], which moves on to the next address when one
+    /// fails, so a name with several addresses never blocks the fan-out.
+    pub fn begin_connect(target: &Target, io_timeout: Duration) -> Result<Conn, IoFailure> {
+        let mut addrs = target.sockaddrs().map_err(IoFailure::Os)?;
+        addrs.reverse();
+        let mut last = IoFailure::Timeout("connect");
+        while let Some((family, addr)) = addrs.pop() {
+            match Conn::start(family, &addr, target.is_tcp(), io_timeout) {
+                Ok(mut conn) => {
+                    conn.next_addrs = addrs;
+                    return Ok(conn);
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// A socket connecting to one address.
+    fn start(
+        family: libc::c_int,
+        addr: &Sockaddr,
+        tcp: bool,
         io_timeout: Duration,
     ) -> Result<Conn, IoFailure> {
-        let (family, addr) = match spec.transport {
-            Transport::Unix => (libc::AF_UNIX, unix_sockaddr(&spec.host).map_err(IoFailure::Os)?),
-            Transport::Tcp => {
-                let addrs = tcp_addresses(spec).map_err(IoFailure::Os)?;
-                match addrs.as_slice() {
-                    [one] => {
-                        let family = if one.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-                        (family, sockaddr_of(one))
-                    }
-                    _ => return Conn::connect(spec, connect_timeout, io_timeout),
-                }
-            }
-        };
         let fd = new_socket(family).map_err(IoFailure::Os)?;
-        let in_progress = start_connect(&fd, &addr).map_err(IoFailure::Os)?;
-        let mut conn = Conn::ready(fd, spec, io_timeout)?;
+        let in_progress = start_connect(&fd, addr).map_err(IoFailure::Os)?;
+        let mut conn = Conn::ready(fd, tcp, io_timeout)?;
         conn.connecting = in_progress;
         Ok(conn)
     }
 
     /// Completes a connect begun by [`Conn::begin_connect`] once the socket
-    /// polled writable.
+    /// polled writable. If that address refused, the next one is begun (the
+    /// connection is then still connecting); the error of the last one is
+    /// returned when none is left.
     pub fn finish_connect(&mut self) -> Result<(), IoFailure> {
-        if self.connecting {
-            socket_error(self.fd()).map_err(IoFailure::Os)?;
-            self.connecting = false;
+        if !self.connecting {
+            return Ok(());
         }
-        Ok(())
+        let Err(e) = socket_error(self.fd()) else {
+            self.connecting = false;
+            return Ok(());
+        };
+        let mut last = IoFailure::Os(e);
+        while let Some((family, addr)) = self.next_addrs.pop() {
+            let fd = match new_socket(family) {
+                Ok(fd) => fd,
+                Err(e) => {
+                    last = IoFailure::Os(e);
+                    continue;
+                }
+            };
+            match start_connect(&fd, &addr) {
+                Ok(in_progress) => {
+                    let next = Conn::ready(fd, self.tcp, self.io_timeout)?;
+                    self.fd = next.fd;
+                    self.connecting = in_progress;
+                    return Ok(());
+                }
+                Err(e) => last = IoFailure::Os(e),
+            }
+        }
+        Err(last)
     }
 
     /// Whether a connect is still in progress.
@@ -466,9 +506,9 @@ impl Conn {
     /// Wraps a (possibly still connecting) socket: back to blocking mode with
     /// `SO_RCVTIMEO`/`SO_SNDTIMEO`, so that `MSG_DONTWAIT` makes single calls
     /// non-blocking and plain calls are bounded by the I/O timeout.
-    fn ready(fd: OwnedFd, spec: &ServerSpec, io_timeout: Duration) -> Result<Conn, IoFailure> {
+    fn ready(fd: OwnedFd, tcp: bool, io_timeout: Duration) -> Result<Conn, IoFailure> {
         let raw = fd.as_raw_fd();
-        if spec.transport == Transport::Tcp {
+        if tcp {
             set_int_opt(raw, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
         }
         // SAFETY: fcntl on our own open descriptor.
@@ -491,6 +531,11 @@ impl Conn {
             written: 0,
             bytes_read: 0,
             bytes_written: 0,
+            owed: 0,
+            to_skip: 0,
+            tcp,
+            io_timeout,
+            next_addrs: Vec::new(),
         })
     }
 
@@ -565,6 +610,50 @@ impl Conn {
         let n = n as usize;
         self.end += n;
         self.bytes_read += n as u64;
+        if self.to_skip > 0 {
+            self.drop_skipped();
+        }
+    }
+
+    /// Drops unconsumed bytes that are to be skipped.
+    fn drop_skipped(&mut self) {
+        let drop = (self.end - self.start).min(usize::try_from(self.to_skip).unwrap_or(usize::MAX));
+        self.to_skip -= drop as u64;
+        self.consume(drop);
+    }
+
+    /// Drops the next `n` bytes of the stream unread, those buffered now and
+    /// those still to arrive (the data of a value too large to accept).
+    pub fn skip(&mut self, n: u64) {
+        self.to_skip += n;
+        self.drop_skipped();
+    }
+
+    /// Whether no bytes are waiting to be skipped.
+    pub fn is_skip_done(&self) -> bool {
+        self.to_skip == 0
+    }
+
+    /// Whether the connection is open and its request fully written.
+    pub fn is_sending_done(&self) -> bool {
+        !self.connecting && !self.has_unwritten()
+    }
+
+    /// Whether the server has closed this idle connection (or sent
+    /// something nobody asked for): one `poll` with no wait. Stale pooled
+    /// connections are checked with it before a request that must not be
+    /// sent twice.
+    pub fn peer_closed(&self) -> bool {
+        let mut p =
+            libc::pollfd { fd: self.fd(), events: libc::POLLIN | libc::POLLRDHUP, revents: 0 };
+        // SAFETY: one valid pollfd, no wait.
+        let rc = unsafe { libc::poll(&mut p, 1, 0) };
+        if rc <= 0 {
+            return false;
+        }
+        let closed = p.revents & (libc::POLLHUP | libc::POLLRDHUP | libc::POLLERR) != 0;
+        // Readable with nothing owed: end of file, or bytes out of step.
+        closed || (p.revents & libc::POLLIN != 0 && self.owed == 0)
     }
 
     /// Receives at least one byte, waiting until the deadline.
@@ -702,7 +791,7 @@ impl Conn {
     /// Whether nothing is buffered in either direction: the connection is
     /// between requests and may go back to the pool.
     pub fn is_idle(&self) -> bool {
-        self.start == self.end && !self.has_unwritten()
+        self.start == self.end && !self.has_unwritten() && self.to_skip == 0 && !self.connecting
     }
 }
 

@@ -9,7 +9,7 @@ use std::fmt;
 use crate::config::ConfigError;
 use crate::conn::IoFailure;
 use crate::key::{display_key, KeyProblem};
-use crate::protocol::{ProtocolError, ProtocolErrorKind};
+use crate::protocol::ProtocolError;
 
 /// Everything that can go wrong in a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,14 +101,11 @@ impl Error {
         }
     }
 
-    /// The error for a reply the parser refused: a value over this client's
-    /// `max_value_bytes` is the value's fault, anything else the server's.
+    /// The error for a reply the parser refused: the server's fault (a
+    /// value merely over this client's `max_value_bytes` is not refused by
+    /// the parser but skipped, and reported as `TooLarge` for its key).
     pub(crate) fn parse(server: &str, e: &ProtocolError) -> Error {
-        if e.kind() == ProtocolErrorKind::ValueTooLarge {
-            Error::TooLarge { server: server.to_string(), message: e.to_string() }
-        } else {
-            Error::protocol(server, &e.to_string())
-        }
+        Error::protocol(server, &e.to_string())
     }
 
     /// A protocol error of `server`.

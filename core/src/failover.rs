@@ -1,29 +1,36 @@
-//! How reads and writes use a key's copies while servers fail.
+//! The copy policy: how reads and writes use a key's copies while servers
+//! fail.
 //!
 //! * **Reads** try the key's live copies in order (primary first, or a
 //!   random copy first with `read_policy=random`) until one has the key. When
 //!   every copy failed, the failover target is tried (`next`: the next live
-//!   server on the ring; `gutter`: the gutter pool). With `read_repair`, a
-//!   value found after a copy missed it is written back to that copy with
-//!   `add` and the value's remaining TTL, so a restarted server warms up.
-//! * **Writes** go to every live copy in one fan-out. The first copy that
-//!   answers decides the result; copies that failed or were skipped count as
-//!   `replica_write_failures`. Conditional writes (add, replace, cas, append,
-//!   prepend, incr, decr) go to the first copy first and, once it took
-//!   effect, to the others, so copies never take a write the primary refused.
-//!   A write that reached no copy is retried once on the failover target and
-//!   is otherwise an error, never a silent success.
+//!   server on the ring; `gutter`: the gutter pool; `eject`: the ring without
+//!   the dead servers). With `read_repair`, a value found after a copy missed
+//!   it is written back to that copy with `add` and the value's remaining
+//!   lifetime, so a restarted server warms up.
+//! * **Writes** go to every live copy in one fan-out; the key's primary
+//!   decides the result when it answered, else the first copy that did.
+//!   Copies that failed or were skipped count as `replica_write_failures`.
+//!   **Conditional writes** (add, replace, cas, append, prepend, incr, decr)
+//!   never run on several copies at once: they go to one copy at a time
+//!   until one answers, and only once it took effect to the others, so the
+//!   copies cannot disagree about the condition.
+//! * **Honest results**: a write that reached no home copy of its key is
+//!   retried once on the failover target, and then says so
+//!   ([`Status::StoredElsewhere`], counted as `stored_elsewhere`); one that
+//!   reached nothing is an error, never a silent success.
 //! * **Stale values after recovery**: a write that goes elsewhere, or fails,
 //!   on one of its key's home copies leaves that server holding an older
-//!   value. The key is queued on the server ([`crate::server::Invalidations`])
-//!   and deleted there before the server serves anything again; writes that
-//!   land off their key's home carry a TTL of at most `gutter_ttl`, so they
-//!   cannot resurface later either.
+//!   value. The key is queued on the server (see `invalidation`) and
+//!   deleted there before the server serves anything again; writes that land
+//!   off their key's home carry a TTL of at most `gutter_ttl`, so they cannot
+//!   resurface later either.
 
-use crate::cluster::{Cluster, Probes};
+use crate::cluster::{Cluster, Placement, Probes};
 use crate::config::Failover;
 use crate::error::{Error, Result};
-use crate::fanout::{self, encode_job, text_answer, Answer, Job, JobKind};
+use crate::fanout;
+use crate::job::{encode_job, meta_answer, text_answer, Answer, Job, JobKind};
 use crate::protocol::meta::{self, MetaFlag, MetaReply};
 use crate::protocol::text::{Retrieval, Storage, TextReply};
 use crate::reply::{is_prefixed, meta_unexpected, unexpected, ItemRef, Status};
@@ -50,27 +57,24 @@ struct Repair {
 }
 
 impl Repair {
-    /// The exptime to write back: the remaining TTL, 0 for none.
+    /// The exptime to write back: the remaining TTL (absolute beyond 30
+    /// days), 0 for none.
     fn exptime(&self) -> u32 {
-        match self.ttl {
-            Some(t) if t > 0 => t.min(u32::MAX as i64) as u32,
-            _ => 0,
-        }
+        crate::protocol::exptime_for_remaining(self.ttl.unwrap_or(-1))
     }
 }
 
-/// Whether a write kind only takes effect under a condition the first copy
-/// decides.
+/// Whether a write kind only takes effect under a condition a copy decides.
 fn is_conditional(kind: &JobKind<'_>) -> bool {
     match kind {
         JobKind::Store { cmd, .. } => !matches!(cmd, Storage::Set),
-        JobKind::Arith(..) => true,
+        JobKind::Arith(..) | JobKind::ArithOrInit { .. } => true,
         _ => false,
     }
 }
 
-/// What the other copies get once the first copy accepted a conditional
-/// write: the value itself for add/replace/cas, the same command otherwise.
+/// What the other copies get once one copy accepted a conditional write:
+/// the value itself for add/replace/cas, the same command otherwise.
 fn propagation<'a>(kind: JobKind<'a>) -> JobKind<'a> {
     match kind {
         JobKind::Store {
@@ -91,7 +95,26 @@ fn clamp_ttl(kind: JobKind<'_>, cap: u32) -> JobKind<'_> {
             JobKind::Store { cmd, value, flags, ttl: clamp(ttl) }
         }
         JobKind::Touch(ttl) => JobKind::Touch(clamp(ttl)),
+        JobKind::ArithOrInit { arith, delta, initial, ttl } => {
+            JobKind::ArithOrInit { arith, delta, initial, ttl: clamp(ttl) }
+        }
         other => other,
+    }
+}
+
+/// Whether an answer means the write took effect.
+fn took_effect(a: &Answer) -> bool {
+    matches!(a, Answer::Status(Status::Done) | Answer::Number(Some(_)) | Answer::Sent)
+}
+
+/// The answer of a write that took effect only off its key's home: a store
+/// or delete says so; other answers (a condition that failed there, a
+/// number) are what the target said.
+fn elsewhere(kind: &JobKind<'_>, a: Answer) -> Answer {
+    match (kind, a) {
+        (JobKind::Delete, Answer::Status(_)) => Answer::Status(Status::StoredElsewhere),
+        (_, Answer::Status(Status::Done)) => Answer::Status(Status::StoredElsewhere),
+        (_, other) => other,
     }
 }
 
@@ -108,10 +131,11 @@ impl Cluster {
     pub(crate) fn read<T>(
         &self,
         key: &[u8],
+        at: Placement<'_>,
         cmd: Retrieval,
         f: impl FnOnce(ItemRef<'_>) -> T,
     ) -> Result<Option<T>> {
-        let (h, route) = self.route(key)?;
+        let (h, route) = self.route(key, at)?;
         let mut f = Some(f);
         let mut missed = Copies::new();
         let mut failed = Copies::new();
@@ -167,6 +191,8 @@ impl Cluster {
 
     /// One read of `key` on server `s`. With `keep`, the value is read with
     /// its TTL (meta `mg`) and kept in `repair` for writing back elsewhere.
+    /// A value over `max_value_bytes` is skipped unread: `Error::TooLarge`,
+    /// the connection stays usable.
     fn read_on<T>(
         &self,
         s: usize,
@@ -182,6 +208,7 @@ impl Cluster {
         if keep {
             self.servers.exchange_meta(
                 s,
+                true,
                 |buf| {
                     meta::encode_mg(
                         buf,
@@ -210,9 +237,11 @@ impl Cluster {
                 },
             )?;
         } else {
+            let mut oversized = None;
             self.servers.exchange(
                 s,
-                |buf| encode_job(buf, prefix, &Job { server: s, key, kind: JobKind::Get(cmd) }),
+                true,
+                |buf| encode_job(buf, prefix, &Job::new(s, key, JobKind::Get(cmd))),
                 |name, reply| match reply {
                     TextReply::Value { key: got, flags, data, cas } => {
                         if found.is_some() || !is_prefixed(got, prefix, key) {
@@ -224,7 +253,20 @@ impl Cluster {
                         found = f.take().map(|f| f(ItemRef { value: data, flags, cas }));
                         Ok(Flow::More)
                     }
-                    TextReply::End => Ok(Flow::Done(())),
+                    TextReply::Oversized { len, .. } => {
+                        oversized = Some(Error::TooLarge {
+                            server: name.to_string(),
+                            message: format!(
+                                "value of {len} bytes is over max_value_bytes {}",
+                                self.servers.io.limits.max_value_len
+                            ),
+                        });
+                        Ok(Flow::More)
+                    }
+                    TextReply::End => match oversized.take() {
+                        Some(e) => Err(e),
+                        None => Ok(Flow::Done(())),
+                    },
                     other => Err(unexpected(name, other)),
                 },
             )?;
@@ -235,14 +277,19 @@ impl Cluster {
 
     /// Reads `key` with its flags, CAS token and remaining TTL (meta `mg`),
     /// from the first of its copies that answers (for read-modify-write).
-    pub(crate) fn read_for_update(&self, key: &[u8]) -> Result<Option<FullItem>> {
-        let (_, route) = self.route(key)?;
+    pub(crate) fn read_for_update(
+        &self,
+        key: &[u8],
+        at: Placement<'_>,
+    ) -> Result<Option<FullItem>> {
+        let (_, route) = self.route(key, at)?;
         let prefix = self.prefix();
         let mut first_err = None;
         for &s in route.targets.as_slice() {
             let mut found = None;
             let r = self.servers.exchange_meta(
                 s,
+                true,
                 |buf| {
                     meta::encode_mg(
                         buf,
@@ -272,6 +319,7 @@ impl Cluster {
             );
             match r {
                 Ok(()) => return Ok(found),
+                Err(e @ (Error::Interrupted | Error::TooLarge { .. })) => return Err(e),
                 Err(e) => {
                     first_err.get_or_insert(e);
                 }
@@ -285,8 +333,13 @@ impl Cluster {
         let kind =
             JobKind::Store { cmd: Storage::Add, value: &r.value, flags: r.flags, ttl: r.exptime() };
         let jobs: Vec<Job<'_>> =
-            missed.as_slice().iter().map(|&s| Job { server: s, key, kind }).collect();
-        let answers = fanout::run(&self.servers, &jobs, &mut |_, _, _| {});
+            missed.as_slice().iter().map(|&s| Job::new(s, key, kind)).collect();
+        self.count_repairs(&jobs);
+    }
+
+    /// Runs read-repair jobs and counts those that stored.
+    fn count_repairs(&self, jobs: &[Job<'_>]) {
+        let answers = fanout::run(&self.servers, jobs, &mut |_, _, _| {});
         for (job, a) in jobs.iter().zip(answers) {
             if a == Ok(Answer::Status(Status::Done)) {
                 self.servers.count(job.server, Counter::ReadRepairs);
@@ -295,15 +348,15 @@ impl Cluster {
     }
 
     /// Writes one key to its copies (or failover target).
-    pub(crate) fn write(&self, key: &[u8], kind: JobKind<'_>) -> Result<Answer> {
-        let (h, route) = self.route(key)?;
+    pub(crate) fn write(&self, key: &[u8], at: Placement<'_>, kind: JobKind<'_>) -> Result<Answer> {
+        let (h, route) = self.route(key, at)?;
         // Fast path: one live copy, nothing missed.
         if route.targets.len() == 1 && route.home.len() == 1 && !route.rerouted {
             let s = route.targets.as_slice()[0];
             return match self.write_on(s, key, kind) {
                 Ok(a) => Ok(a),
                 Err(e) if e.is_server_failure() => {
-                    self.write_after_failure(key, h, &route, kind, e)
+                    self.write_after_failure(key, h, &route, kind, Copies::one(s), e)
                 }
                 Err(e) => Err(e),
             };
@@ -311,27 +364,33 @@ impl Cluster {
         match self.write_route(key, &route, kind) {
             Settled::Done(a) => Ok(a),
             Settled::Failed(_, Error::Interrupted) => Err(Error::Interrupted),
-            Settled::Failed(_, e) => self.write_after_failure(key, h, &route, kind, e),
+            Settled::Failed(failed, e) => self.write_after_failure(key, h, &route, kind, failed, e),
         }
     }
 
-    /// A write whose copies all failed: one more try on the failover
-    /// target, else the error (and the failed copies must forget the key).
+    /// A write whose targets all failed: one more try on the failover
+    /// target (its result then says the write went elsewhere), else the
+    /// error. Either way the key's home copies must forget it.
     fn write_after_failure(
         &self,
         key: &[u8],
         h: u32,
         route: &Route,
         kind: JobKind<'_>,
+        failed: Copies,
         e: Error,
     ) -> Result<Answer> {
-        // Whatever happens next, the failed copies missed this write (or may
-        // apply it late): they must forget the key.
-        let failed = route.targets;
         for &s in failed.as_slice() {
             self.servers.forget_later(s, key);
         }
-        if let Some(fallback) = self.fallback(h, route, &failed) {
+        for s in route.missed_home() {
+            self.servers.forget_later(s, key);
+        }
+        let mut tried = failed;
+        for &s in route.targets.as_slice() {
+            tried.push(s);
+        }
+        if let Some(fallback) = self.fallback(h, route, &tried) {
             if let Settled::Done(a) = self.write_route(key, &fallback, kind) {
                 return Ok(a);
             }
@@ -351,40 +410,61 @@ impl Cluster {
         let targets = route.targets.as_slice();
         let mut results: Vec<(usize, Result<Answer>)> = Vec::with_capacity(targets.len());
         if is_conditional(&kind) && targets.len() > 1 {
-            // The first copy decides; the others follow only if it took effect.
-            let first = targets[0];
-            let r = self.write_on(first, key, kind);
-            let took = matches!(r, Ok(Answer::Status(Status::Done)) | Ok(Answer::Number(Some(_))));
-            let first_failed = matches!(&r, Err(e) if e.is_server_failure());
-            results.push((first, r));
-            if took || first_failed {
-                let follow = if took { propagation(kind) } else { kind };
+            // One copy at a time decides; the others follow only once it
+            // took effect.
+            let mut decided = None;
+            for (i, &s) in targets.iter().enumerate() {
+                let r = self.write_on(s, key, kind);
+                let answered = match &r {
+                    Ok(a) => Some(took_effect(a)),
+                    Err(e) if e.is_server_failure() => None,
+                    // A reply-level error (or an interruption) ends the write.
+                    Err(_) => Some(false),
+                };
+                results.push((s, r));
+                if let Some(took) = answered {
+                    decided = Some((i, took));
+                    break;
+                }
+            }
+            if let Some((i, true)) = decided {
+                let follow = propagation(kind);
                 let jobs: Vec<Job<'_>> =
-                    targets[1..].iter().map(|&s| Job { server: s, key, kind: follow }).collect();
+                    targets[i + 1..].iter().map(|&s| Job::new(s, key, follow)).collect();
                 let answers = fanout::run(&self.servers, &jobs, &mut |_, _, _| {});
                 results.extend(jobs.iter().map(|j| j.server).zip(answers));
             }
         } else if targets.len() == 1 {
             results.push((targets[0], self.write_on(targets[0], key, kind)));
         } else {
-            let jobs: Vec<Job<'_>> =
-                targets.iter().map(|&s| Job { server: s, key, kind }).collect();
+            let jobs: Vec<Job<'_>> = targets.iter().map(|&s| Job::new(s, key, kind)).collect();
             let answers = fanout::run(&self.servers, &jobs, &mut |_, _, _| {});
             results.extend(targets.iter().copied().zip(answers));
         }
-        self.settle(key, route, results)
+        self.settle(key, route, &kind, results)
     }
 
-    /// Decides a write's result from its copies' answers and books the
-    /// copies it missed.
-    fn settle(&self, key: &[u8], route: &Route, results: Vec<(usize, Result<Answer>)>) -> Settled {
-        let mut answer = None;
+    /// Decides a write's result from its copies' answers (the first home
+    /// copy that answered, else the first other one: then the write went
+    /// elsewhere) and books the copies it missed.
+    fn settle(
+        &self,
+        key: &[u8],
+        route: &Route,
+        kind: &JobKind<'_>,
+        results: Vec<(usize, Result<Answer>)>,
+    ) -> Settled {
+        let mut home_answer = None;
+        let mut other_answer = None;
         let mut failed = Copies::new();
         let mut first_err = None;
         for (s, r) in results {
             match r {
+                Ok(a) if route.home.contains(s) => {
+                    home_answer.get_or_insert(a);
+                }
                 Ok(a) => {
-                    answer.get_or_insert(a);
+                    other_answer.get_or_insert(a);
                 }
                 Err(e) => {
                     failed.push(s);
@@ -392,18 +472,30 @@ impl Cluster {
                 }
             }
         }
-        let Some(answer) = answer else {
-            return Settled::Failed(failed, first_err.unwrap_or_else(|| self.down_error(route)));
+        let answer = match (home_answer, other_answer) {
+            (Some(a), _) => a,
+            (None, Some(a)) => {
+                if let Some(s) = route.home.first() {
+                    self.servers.count(s, Counter::StoredElsewhere);
+                }
+                elsewhere(kind, a)
+            }
+            (None, None) => {
+                return Settled::Failed(failed, first_err.unwrap_or_else(|| self.down_error(route)))
+            }
         };
-        // The write took effect somewhere: every copy that did not get it
-        // must forget the key before it serves again.
-        for &s in failed.as_slice() {
-            self.servers.count(s, Counter::ReplicaWriteFailures);
-            self.servers.forget_later(s, key);
-        }
-        for s in route.missed_home() {
-            self.servers.count(s, Counter::ReplicaWriteFailures);
-            self.servers.forget_later(s, key);
+        // The write reached a copy: every copy that did not get it must
+        // forget the key before it serves again (a conditional write that
+        // did not take effect changed nothing).
+        if took_effect(&answer) || !is_conditional(kind) {
+            for &s in failed.as_slice() {
+                self.servers.count(s, Counter::ReplicaWriteFailures);
+                self.servers.forget_later(s, key);
+            }
+            for s in route.missed_home() {
+                self.servers.count(s, Counter::ReplicaWriteFailures);
+                self.servers.forget_later(s, key);
+            }
         }
         if route.rerouted {
             if let Some(&s) = route.targets.as_slice().first() {
@@ -417,29 +509,165 @@ impl Cluster {
     fn write_on(&self, s: usize, key: &[u8], kind: JobKind<'_>) -> Result<Answer> {
         let prefix = self.prefix();
         self.servers.count(s, kind.counter());
-        let job = Job { server: s, key, kind };
+        let job = Job::new(s, key, kind);
+        let idempotent = kind.is_idempotent();
+        if kind.is_meta() {
+            let mut answer = None;
+            self.servers.exchange_meta(
+                s,
+                idempotent,
+                |buf| encode_job(buf, prefix, &job),
+                |name, reply| {
+                    answer = Some(meta_answer(name, reply)?);
+                    Ok(())
+                },
+            )?;
+            return answer.ok_or_else(|| Error::protocol(self.servers.name(s), "no reply"));
+        }
         self.servers.exchange(
             s,
+            idempotent,
             |buf| encode_job(buf, prefix, &job),
             |name, reply| text_answer(name, &job.kind, reply).map(Flow::Done),
         )
     }
 
-    /// Reads many keys: each round asks every unresolved key's next copy, in
-    /// one fan-out; keys whose copies all failed get their failover target.
+    /// Writes one key without waiting for replies (noreply): to every live
+    /// copy (a conditional write to the first only; the others forget the
+    /// key), or, when none can be written, to the failover target.
+    pub(crate) fn write_quiet(
+        &self,
+        key: &[u8],
+        at: Placement<'_>,
+        kind: JobKind<'_>,
+    ) -> Result<()> {
+        let (h, route) = self.route(key, at)?;
+        let hashes = [h];
+        let mut results = self.write_multi_quiet_routed(&[(key, kind)], &hashes, vec![Ok(route)]);
+        results.pop().unwrap_or_else(|| Err(Error::protocol("", "write left unanswered")))
+    }
+
+    /// Writes many keys (checked, with their placement hashes) without
+    /// waiting for replies, in one fan-out; keys that reached no copy get
+    /// one more fan-out to their failover targets.
+    pub(crate) fn write_multi_quiet(
+        &self,
+        writes: &[(&[u8], JobKind<'_>)],
+        hashes: &[u32],
+    ) -> Vec<Result<()>> {
+        let probes = Probes::default();
+        let routes = hashes.iter().map(|&h| self.route_hash(h, &probes)).collect();
+        self.write_multi_quiet_routed(writes, hashes, routes)
+    }
+
+    fn write_multi_quiet_routed(
+        &self,
+        writes: &[(&[u8], JobKind<'_>)],
+        hashes: &[u32],
+        routes: Vec<Result<Route>>,
+    ) -> Vec<Result<()>> {
+        let mut results: Vec<Option<Result<()>>> = (0..writes.len()).map(|_| None).collect();
+        let mut pending: Vec<(usize, Route)> = Vec::with_capacity(writes.len());
+        for (i, route) in routes.into_iter().enumerate() {
+            match route {
+                Ok(r) => pending.push((i, r)),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        let probes = Probes::default();
+        // Two rounds: the keys' routes, then failover targets for keys that
+        // reached nothing.
+        for round in 0..2 {
+            let mut jobs = Vec::new();
+            let mut owner = Vec::new();
+            for (i, route) in &pending {
+                let (key, kind) = writes[*i];
+                let kind =
+                    if route.rerouted { clamp_ttl(kind, self.policy.gutter_ttl) } else { kind };
+                let targets = route.targets.as_slice();
+                let targets =
+                    if is_conditional(&kind) { &targets[..targets.len().min(1)] } else { targets };
+                for &s in targets {
+                    jobs.push(Job::quiet(s, key, kind));
+                    owner.push(*i);
+                }
+                // Home copies this write does not reach must forget the key.
+                for &s in route.home.as_slice() {
+                    if !targets.contains(&s) {
+                        self.servers.forget_later(s, key);
+                    }
+                }
+            }
+            let answers = fanout::run(&self.servers, &jobs, &mut |_, _, _| {});
+            let mut sent: Vec<Option<bool>> = vec![None; writes.len()];
+            let mut errors: Vec<Option<Error>> = (0..writes.len()).map(|_| None).collect();
+            let mut failed: Vec<Copies> = vec![Copies::new(); writes.len()];
+            for ((job, a), &i) in jobs.iter().zip(answers).zip(&owner) {
+                match a {
+                    Ok(_) => sent[i] = Some(true),
+                    Err(e) => {
+                        self.servers.forget_later(job.server, writes[i].0);
+                        failed[i].push(job.server);
+                        if sent[i].is_none() {
+                            sent[i] = Some(false);
+                        }
+                        errors[i].get_or_insert(e);
+                    }
+                }
+            }
+            let mut next = Vec::new();
+            for (i, route) in pending {
+                match sent[i] {
+                    Some(true) => {
+                        if route.rerouted {
+                            if let Some(s) = route.home.first() {
+                                self.servers.count(s, Counter::StoredElsewhere);
+                            }
+                        }
+                        results[i] = Some(Ok(()));
+                    }
+                    _ => {
+                        let e = errors[i].take().unwrap_or_else(|| self.down_error(&route));
+                        let fallback = if round == 0 && e != Error::Interrupted {
+                            self.fallback_in(hashes[i], &route, &failed[i], &probes)
+                        } else {
+                            None
+                        };
+                        match fallback {
+                            Some(fb) => next.push((i, fb)),
+                            None => results[i] = Some(Err(e)),
+                        }
+                    }
+                }
+            }
+            pending = next;
+            if pending.is_empty() {
+                break;
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::protocol("", "write left unanswered"))))
+            .collect()
+    }
+
+    /// Reads many keys (checked, with their placement hashes): each round
+    /// asks every unresolved key's next copy, in one fan-out; keys whose
+    /// copies all failed get their failover target.
     pub(crate) fn read_multi(
         &self,
         keys: &[&[u8]],
+        hashes: &[u32],
         cmd: Retrieval,
         mut on_hit: impl FnMut(usize, ItemRef<'_>),
     ) -> Result<Vec<Result<bool>>> {
         if self.is_simple() {
-            return self.read_multi_simple(keys, cmd, on_hit);
+            return self.read_multi_simple(keys, hashes, cmd, on_hit);
         }
         let probes = Probes::default();
         let mut plans = Vec::with_capacity(keys.len());
-        for key in keys {
-            let (h, route) = self.route_in(key, &probes)?;
+        for &h in hashes {
+            let route = self.route_hash(h, &probes)?;
             plans.push((h, route, self.read_order(&route)));
         }
         struct State {
@@ -483,7 +711,7 @@ impl Cluster {
                 } else {
                     JobKind::Get(cmd)
                 };
-                jobs.push(Job { server, key: keys[k], kind });
+                jobs.push(Job::new(server, keys[k], kind));
                 owner.push(k);
             }
             if jobs.is_empty() {
@@ -500,13 +728,16 @@ impl Cluster {
             let mut interrupted = false;
             for ((j, a), &k) in answers.into_iter().enumerate().zip(&owner) {
                 let st = &mut state[k];
-                if a == Err(Error::Interrupted) {
-                    interrupted = true;
-                }
                 match a {
                     Ok(Answer::Hit) => st.found = Some(true),
                     Ok(_) => st.missed.push(jobs[j].server),
+                    // The value's fault, not the server's: that key fails.
+                    Err(e @ Error::TooLarge { .. }) => {
+                        st.found = Some(false);
+                        st.error = Some(e);
+                    }
                     Err(e) => {
+                        interrupted |= e == Error::Interrupted;
                         st.failed.push(jobs[j].server);
                         st.error.get_or_insert(e);
                     }
@@ -532,17 +763,12 @@ impl Cluster {
                         flags: r.flags,
                         ttl: r.exptime(),
                     };
-                    repairs.push(Job { server: s, key: keys[k], kind });
+                    repairs.push(Job::new(s, keys[k], kind));
                 }
             }
         }
         if !repairs.is_empty() {
-            let answers = fanout::run(&self.servers, &repairs, &mut |_, _, _| {});
-            for (job, a) in repairs.iter().zip(answers) {
-                if a == Ok(Answer::Status(Status::Done)) {
-                    self.servers.count(job.server, Counter::ReadRepairs);
-                }
-            }
+            self.count_repairs(&repairs);
         }
 
         let none_mode = self.policy.failover == Failover::None;
@@ -550,6 +776,7 @@ impl Cluster {
             .into_iter()
             .zip(&plans)
             .map(|(st, (_, route, _))| match (st.found, st.error) {
+                (Some(false), Some(e)) => Err(e),
                 (Some(_), _) => Ok(true),
                 (None, _) if !st.missed.is_empty() => Ok(false),
                 (None, Some(e)) => Err(e),
@@ -559,18 +786,19 @@ impl Cluster {
             .collect())
     }
 
-    /// [`Client::read_multi`] while every server is alive and keys have one
+    /// [`Cluster::read_multi`] while every server is alive and keys have one
     /// copy: one fan-out to the owners; keys whose server fails in it get
     /// one more fan-out to their failover targets.
     fn read_multi_simple(
         &self,
         keys: &[&[u8]],
+        hashes: &[u32],
         cmd: Retrieval,
         mut on_hit: impl FnMut(usize, ItemRef<'_>),
     ) -> Result<Vec<Result<bool>>> {
         let mut jobs = Vec::with_capacity(keys.len());
-        for (key, server) in keys.iter().zip(self.primaries(keys)?) {
-            jobs.push(Job { server, key, kind: JobKind::Get(cmd) });
+        for (key, server) in keys.iter().zip(self.owners(hashes)?) {
+            jobs.push(Job::new(server, key, JobKind::Get(cmd)));
         }
         let answers = fanout::run(&self.servers, &jobs, &mut |j, item, _| on_hit(j, item));
         let mut results: Vec<Result<bool>> = Vec::with_capacity(keys.len());
@@ -595,13 +823,13 @@ impl Cluster {
         let mut owner = Vec::new();
         for &j in &retry {
             let key = keys[j];
-            let h = self.router.key_hash(key);
+            let h = hashes[j];
             let failed = Copies::one(jobs[j].server);
             let route = Route { home: failed, targets: failed, rerouted: false };
             if let Some(s) =
                 self.fallback_in(h, &route, &failed, &probes).and_then(|r| r.targets.first())
             {
-                jobs2.push(Job { server: s, key, kind: JobKind::Get(cmd) });
+                jobs2.push(Job::new(s, key, JobKind::Get(cmd)));
                 owner.push(j);
             }
         }
@@ -616,30 +844,27 @@ impl Cluster {
         Ok(results)
     }
 
-    /// Writes many keys (already checked) in one fan-out over all their
-    /// copies; keys that reached no copy get one more fan-out to their
-    /// failover targets.
-    pub(crate) fn write_multi(&self, writes: &[(&[u8], JobKind<'_>)]) -> Vec<Result<Answer>> {
+    /// Writes many keys (checked, with their placement hashes) in one
+    /// fan-out over all their copies; keys that reached no copy get one more
+    /// fan-out to their failover targets. Only for writes without a
+    /// condition (set, delete).
+    pub(crate) fn write_multi(
+        &self,
+        writes: &[(&[u8], JobKind<'_>)],
+        hashes: &[u32],
+    ) -> Vec<Result<Answer>> {
         let probes = Probes::default();
         let mut routes = Vec::with_capacity(writes.len());
-        let simple = if self.is_simple() {
-            let keys: Vec<&[u8]> = writes.iter().map(|(k, _)| *k).collect();
-            self.primaries(&keys).ok()
-        } else {
-            None
-        };
-        if let Some(primaries) = simple {
-            // Every server alive, one copy: the owners, hashed in a batch.
-            for ((key, _), p) in writes.iter().zip(primaries) {
+        let simple = if self.is_simple() { self.owners(hashes).ok() } else { None };
+        if let Some(owners) = simple {
+            // Every server alive, one copy: the owners.
+            for (&h, p) in hashes.iter().zip(owners) {
                 let one = Copies::one(p);
-                routes.push(Ok((
-                    self.router.key_hash(key),
-                    Route { home: one, targets: one, rerouted: false },
-                )));
+                routes.push(Ok((h, Route { home: one, targets: one, rerouted: false })));
             }
         } else {
-            for (key, _) in writes {
-                routes.push(self.route_in(key, &probes));
+            for &h in hashes {
+                routes.push(self.route_hash(h, &probes).map(|r| (h, r)));
             }
         }
         let mut jobs = Vec::new();
@@ -649,7 +874,7 @@ impl Cluster {
             let kind =
                 if route.rerouted { clamp_ttl(*kind, self.policy.gutter_ttl) } else { *kind };
             for &s in route.targets.as_slice() {
-                jobs.push(Job { server: s, key, kind });
+                jobs.push(Job::new(s, key, kind));
                 owner.push(i);
             }
         }
@@ -670,7 +895,7 @@ impl Cluster {
                     continue;
                 }
             };
-            let key = writes[i].0;
+            let (key, kind) = writes[i];
             if route.targets.is_empty() {
                 for s in route.missed_home() {
                     self.servers.forget_later(s, key);
@@ -678,7 +903,7 @@ impl Cluster {
                 retry.push((i, *h, *route, Copies::new(), self.down_error(route)));
                 continue;
             }
-            match self.settle(key, route, std::mem::take(&mut per_key[i])) {
+            match self.settle(key, route, &kind, std::mem::take(&mut per_key[i])) {
                 Settled::Done(a) => results[i] = Some(Ok(a)),
                 Settled::Failed(failed, e) => retry.push((i, *h, *route, failed, e)),
             }
@@ -688,36 +913,40 @@ impl Cluster {
         let mut jobs = Vec::new();
         let mut fallbacks = Vec::new();
         for (i, h, route, failed, e) in retry {
+            let (key, kind) = writes[i];
+            for &s in failed.as_slice() {
+                self.servers.forget_later(s, key);
+            }
             if e == Error::Interrupted {
                 results[i] = Some(Err(e));
                 continue;
             }
-            match self.fallback_in(h, &route, &failed, &probes) {
+            let mut tried = failed;
+            for &s in route.targets.as_slice() {
+                tried.push(s);
+            }
+            match self.fallback_in(h, &route, &tried, &probes) {
                 Some(fb) => {
-                    let kind = clamp_ttl(writes[i].1, self.policy.gutter_ttl);
+                    let kind = clamp_ttl(kind, self.policy.gutter_ttl);
                     for &s in fb.targets.as_slice() {
-                        jobs.push(Job { server: s, key: writes[i].0, kind });
+                        jobs.push(Job::new(s, key, kind));
                     }
-                    fallbacks.push((i, fb, failed, e));
+                    fallbacks.push((i, route, fb, e));
                 }
-                None => {
-                    for &s in failed.as_slice() {
-                        self.servers.forget_later(s, writes[i].0);
-                    }
-                    results[i] = Some(Err(e));
-                }
+                None => results[i] = Some(Err(e)),
             }
         }
         if !jobs.is_empty() {
             let answers = fanout::run(&self.servers, &jobs, &mut |_, _, _| {});
             let mut answers = jobs.iter().map(|j| j.server).zip(answers);
-            for (i, fb, failed, e) in fallbacks {
+            for (i, route, fb, e) in fallbacks {
                 let mine: Vec<(usize, Result<Answer>)> =
                     answers.by_ref().take(fb.targets.len()).collect();
-                for &s in failed.as_slice() {
-                    self.servers.forget_later(s, writes[i].0);
-                }
-                results[i] = Some(match self.settle(writes[i].0, &fb, mine) {
+                let (key, kind) = writes[i];
+                // The fallback route keeps the key's home, so its answer is
+                // settled as one that went elsewhere.
+                let fb = Route { home: route.home, ..fb };
+                results[i] = Some(match self.settle(key, &fb, &kind, mine) {
                     Settled::Done(a) => Ok(a),
                     Settled::Failed(_, _) => Err(e),
                 });

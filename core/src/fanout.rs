@@ -1,117 +1,43 @@
-//! Multi-server fan-out: every server's batch is written first, then all
-//! replies are read in one `poll` loop, so a request over N servers costs
-//! about one round trip, not N.
+//! Multi-server I/O: every server's batch is written first, then all
+//! replies are read as they arrive in one `poll` loop, so a request over N
+//! servers costs about one round trip, not N.
 //!
-//! Jobs are (server, key, command). Retrieval jobs for one server share
-//! `get k1 k2 ...` lines; every other job is one command with one reply.
-//! Replies come back in request order per server, which is how they are
-//! matched to jobs. Connections that must be opened are opened without
-//! blocking and completed inside the same loop, so a black-holed server
-//! costs its connect timeout once, in parallel with everything else.
+//! Each server is judged against its own deadline: a stopped server times
+//! out alone, and never uses up the time of the healthy servers beside it
+//! (their replies are read while it is silent). With one server left the
+//! loop reads with a plain blocking `recv`, which is what a single-server
+//! request costs in a hand-written client. A signal that the interrupt check
+//! turns into a stop ends the loop between any two waits.
+//!
+//! Retrieval jobs for one server share `get k1 k2 ...` lines; every other
+//! job is one command with one reply; quiet (noreply) jobs follow the rest
+//! of their batch with a closing `mn`, whose reply the next request on the
+//! connection reads. Replies come back in request order per server, which is
+//! how they are matched to jobs. Connections that must be opened are opened
+//! without blocking and completed inside the same loop. A pooled connection
+//! that the server had closed (a restart, its idle timeout) is found out
+//! before any reply byte arrives; the batch is then sent once more on a
+//! fresh connection, and the server is not blamed.
 
 use std::collections::VecDeque;
 
 use crate::conn::{poll_many, Conn, Deadline, IoFailure};
 use crate::error::{Error, Result};
 use crate::invalidation::Forget;
-use crate::protocol::meta::{self, MetaFlag, MetaReply};
-use crate::protocol::text::{self, Arith, Retrieval, Storage, TextReply};
-use crate::reply::{is_prefixed, meta_unexpected, status_reply, unexpected, ItemRef, Status};
-use crate::server_set::ServerSet;
+use crate::job::{encode_job, meta_answer, text_answer, Answer, Job, JobKind, ValueSink};
+use crate::protocol::meta::{self, MetaReply};
+use crate::protocol::text::{self, TextReply};
+use crate::reply::{is_prefixed, meta_unexpected, unexpected, ItemRef};
+use crate::server_set::{skip_owed, Checkout, ServerSet};
 use crate::stats::Counter;
 
 /// Keys per `get` line: keeps lines short while batching well.
 const KEYS_PER_LINE: usize = 100;
 
-/// What a job asks of its server.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum JobKind<'a> {
-    /// A text-protocol retrieval.
-    Get(Retrieval),
-    /// `mg <key> v f t`: a value with its remaining TTL (for read repair).
-    MetaGet,
-    Store {
-        cmd: Storage,
-        value: &'a [u8],
-        flags: u32,
-        ttl: u32,
-    },
-    Delete,
-    Touch(u32),
-    Arith(Arith, u64),
-}
-
-impl JobKind<'_> {
-    /// The counter a job of this kind counts towards.
-    pub(crate) fn counter(&self) -> Counter {
-        match self {
-            JobKind::Get(_) | JobKind::MetaGet => Counter::Gets,
-            JobKind::Delete => Counter::Deletes,
-            _ => Counter::Sets,
-        }
-    }
-}
-
-/// One key's command on one server.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Job<'a> {
-    pub server: usize,
-    pub key: &'a [u8],
-    pub kind: JobKind<'a>,
-}
-
-/// A job's result. Values found are handed to the caller's sink as they are
-/// parsed, straight from the receive buffer, so bindings build their own
-/// objects without an intermediate copy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Answer {
-    Hit,
-    Miss,
-    Status(Status),
-    /// incr/decr: the new value, or `None` when the key does not exist.
-    Number(Option<u64>),
-}
-
-/// Receives each value found: (job index, the value as it lies in the
-/// receive buffer, its remaining TTL in seconds when known, -1 = never).
-pub(crate) type ValueSink<'s> = dyn FnMut(usize, ItemRef<'_>, Option<i64>) + 's;
-
-/// Encodes one non-retrieval job.
-pub(crate) fn encode_job(out: &mut Vec<u8>, prefix: &[u8], job: &Job<'_>) {
-    match job.kind {
-        JobKind::Get(cmd) => text::encode_retrieval(out, cmd, prefix, [job.key]),
-        JobKind::MetaGet => meta::encode_mg(
-            out,
-            prefix,
-            job.key,
-            &[MetaFlag::ReturnValue, MetaFlag::ReturnFlags, MetaFlag::ReturnTtl],
-        ),
-        JobKind::Store { cmd, value, flags, ttl } => {
-            text::encode_storage(out, cmd, prefix, job.key, flags, ttl, value, false)
-        }
-        JobKind::Delete => text::encode_delete(out, prefix, job.key, false),
-        JobKind::Touch(ttl) => text::encode_touch(out, prefix, job.key, ttl, false),
-        JobKind::Arith(cmd, delta) => text::encode_arith(out, cmd, prefix, job.key, delta, false),
-    }
-}
-
-/// The answer a one-reply text job's reply carries. `Error::Server` is a
-/// reply-level error (the connection stays usable); any other error means
-/// the stream is out of step.
-pub(crate) fn text_answer(
-    server: &str,
-    kind: &JobKind<'_>,
-    reply: TextReply<'_>,
-) -> Result<Answer> {
-    match kind {
-        JobKind::Arith(..) => match reply {
-            TextReply::Number(n) => Ok(Answer::Number(Some(n))),
-            TextReply::NotFound => Ok(Answer::Number(None)),
-            other => Err(unexpected(server, other)),
-        },
-        _ => status_reply(server, reply).map(Answer::Status),
-    }
-}
+/// Quiet batches whose closing replies a connection may owe before the next
+/// batch reads them anyway (noreply writes in a loop would otherwise fill
+/// the socket's receive buffer).
+const MAX_OWED: u32 = 64;
 
 /// The replies a server still owes, in order.
 enum Expect {
@@ -121,21 +47,42 @@ enum Expect {
     One(usize),
     /// One meta reply (`VA` or `EN`) for one `mg` job.
     Meta(usize),
+    /// One meta reply carrying a number (`ma`).
+    MetaNumber(usize),
     /// Replies to the server's pending invalidations (deletes, or a flush),
     /// sent ahead of the batch.
     Forget(usize),
 }
 
+/// One server's part of a fan-out.
 struct Batch {
     server: usize,
     conn: Option<Conn>,
+    /// Replies the connection owed for earlier quiet batches: read and
+    /// dropped before this batch's own.
+    skip: u32,
     expects: VecDeque<Expect>,
+    /// Every job of the batch.
     jobs: Vec<usize>,
+    /// Whether the batch ends with quiet jobs (and their `mn`).
+    quiet: bool,
     /// The connect deadline while connecting, then the I/O deadline.
     deadline: Deadline,
     bytes: (u64, u64),
     /// Invalidations sent ahead of the batch, put back if it fails.
     forget: Option<Forget>,
+    /// The connection came from the pool (and may have been closed by the
+    /// server meanwhile).
+    reused: bool,
+    /// Whether this batch was already sent again on a fresh connection.
+    retried: bool,
+}
+
+impl Batch {
+    /// Whether any reply byte has arrived for this batch.
+    fn replied(&self) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.bytes_read > self.bytes.0)
+    }
 }
 
 /// Runs `jobs` and returns one result per job, in order. Servers must have
@@ -146,7 +93,6 @@ pub(crate) fn run(
     sink: &mut ValueSink<'_>,
 ) -> Vec<Result<Answer>> {
     let servers = set.all();
-    let prefix = &set.io.prefix[..];
     let mut answers: Vec<Option<Result<Answer>>> = (0..jobs.len()).map(|_| None).collect();
 
     // Group by server, keeping each server's jobs in request order.
@@ -175,30 +121,25 @@ pub(crate) fn run(
                 s.counters.add(counter, n as u64);
             }
         }
-        match set.checkout_for_fanout(server) {
-            Ok(mut conn) => {
-                // A server forgets what it missed before it serves this batch.
+        let conditional = list.iter().any(|&j| !jobs[j].kind.is_idempotent());
+        match set.checkout_for_fanout(server, conditional) {
+            Ok(Checkout { conn, reused }) => {
                 let forget = if s.must_forget() { s.take_forget() } else { None };
-                let mut expects = VecDeque::new();
-                if let Some(f) = &forget {
-                    expects.push_back(Expect::Forget(encode_forget(&mut conn.out, prefix, f)));
-                }
-                expects.extend(encode_batch(&mut conn.out, prefix, jobs, &list));
-                let bytes = (conn.bytes_read, conn.bytes_written);
-                let deadline = if conn.is_connecting() {
-                    Deadline::after(set.io.connect_timeout)
-                } else {
-                    Deadline::after(set.io.io_timeout)
-                };
-                batches.push(Batch {
+                let mut b = Batch {
                     server,
-                    conn: Some(conn),
-                    expects,
+                    conn: None,
+                    skip: 0,
+                    expects: VecDeque::new(),
                     jobs: list,
-                    deadline,
-                    bytes,
+                    quiet: false,
+                    deadline: Deadline::after(set.io.io_timeout),
+                    bytes: (0, 0),
                     forget,
-                });
+                    reused,
+                    retried: false,
+                };
+                load(set, jobs, &mut b, conn);
+                batches.push(b);
             }
             Err(e) => {
                 for &j in &list {
@@ -214,6 +155,36 @@ pub(crate) fn run(
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(Error::protocol("", "job left unanswered"))))
         .collect()
+}
+
+/// Puts batch `b`'s request on `conn`: the server's pending invalidations
+/// first (a server forgets what it missed before it serves this batch),
+/// then the jobs that await replies, then the quiet ones and their `mn`.
+fn load(set: &ServerSet, jobs: &[Job<'_>], b: &mut Batch, mut conn: Conn) {
+    let prefix = &set.io.prefix[..];
+    b.skip = std::mem::take(&mut conn.owed);
+    b.expects.clear();
+    if let Some(f) = &b.forget {
+        b.expects.push_back(Expect::Forget(encode_forget(&mut conn.out, prefix, f)));
+    }
+    encode_batch(&mut conn.out, prefix, jobs, &b.jobs, &mut b.expects);
+    b.quiet = false;
+    for &j in &b.jobs {
+        if jobs[j].quiet {
+            encode_job(&mut conn.out, prefix, &jobs[j]);
+            b.quiet = true;
+        }
+    }
+    if b.quiet {
+        meta::encode_mn(&mut conn.out);
+    }
+    b.bytes = (conn.bytes_read, conn.bytes_written);
+    b.deadline = if conn.is_connecting() {
+        Deadline::after(set.io.connect_timeout)
+    } else {
+        Deadline::after(set.io.io_timeout)
+    };
+    b.conn = Some(conn);
 }
 
 /// Encodes a server's pending invalidations; returns how many replies they
@@ -233,24 +204,30 @@ fn encode_forget(out: &mut Vec<u8>, prefix: &[u8], forget: &Forget) -> usize {
     }
 }
 
-/// Encodes a server's jobs and lists the replies they will produce.
+/// Encodes a server's jobs that await replies and lists the replies they
+/// will produce.
 fn encode_batch(
     out: &mut Vec<u8>,
     prefix: &[u8],
     jobs: &[Job<'_>],
     list: &[usize],
-) -> VecDeque<Expect> {
-    let mut expects = VecDeque::new();
+    expects: &mut VecDeque<Expect>,
+) {
     let mut i = 0;
     while i < list.len() {
         let job = &jobs[list[i]];
+        if job.quiet {
+            i += 1;
+            continue;
+        }
         match job.kind {
             JobKind::Get(cmd) => {
                 // A run of retrievals with the same command shares lines.
                 let mut run = Vec::new();
                 while i < list.len() && run.len() < KEYS_PER_LINE {
-                    match jobs[list[i]].kind {
-                        JobKind::Get(c) if c == cmd => run.push(list[i]),
+                    let next = &jobs[list[i]];
+                    match next.kind {
+                        JobKind::Get(c) if c == cmd && !next.quiet => run.push(list[i]),
                         _ => break,
                     }
                     i += 1;
@@ -263,6 +240,10 @@ fn encode_batch(
                 encode_job(out, prefix, job);
                 expects.push_back(Expect::Meta(list[i]));
             }
+            JobKind::ArithOrInit { .. } => {
+                encode_job(out, prefix, job);
+                expects.push_back(Expect::MetaNumber(list[i]));
+            }
             _ => {
                 encode_job(out, prefix, job);
                 expects.push_back(Expect::One(list[i]));
@@ -270,7 +251,6 @@ fn encode_batch(
         }
         i += 1;
     }
-    expects
 }
 
 /// The poll loop: completes connects, writes pending requests, reads and
@@ -282,62 +262,58 @@ fn drive(
     answers: &mut [Option<Result<Answer>>],
     sink: &mut ValueSink<'_>,
 ) {
-    let servers = set.all();
     // Optimistic first write: small batches go out without a poll.
     for b in batches.iter_mut() {
-        if let Some(conn) = b.conn.as_mut() {
-            if conn.is_connecting() {
-                continue;
-            }
-            if let Err(f) = conn.try_flush() {
-                let e = Error::io(&servers[b.server].name, f);
-                fail_batch(set, b, answers, e);
-            }
+        let flushed = match b.conn.as_mut() {
+            Some(conn) if !conn.is_connecting() => conn.try_flush().map(|_| ()),
+            _ => Ok(()),
+        };
+        let step = flushed
+            .map_err(|f| Error::io(set.name(b.server), f))
+            .and_then(|()| dispatch(set, jobs, b, answers, sink));
+        if let Err(e) = step {
+            failed(set, jobs, b, answers, e);
         }
-    }
-    // Every request is out and every connection open (the usual case):
-    // read each server's replies in turn with plain blocking reads, as a
-    // hand-written client would. Replies of later servers wait in their
-    // sockets meanwhile, so this costs the slowest server, not the sum.
-    let all_sent = batches
-        .iter()
-        .all(|b| b.conn.as_ref().is_none_or(|c| !c.is_connecting() && !c.has_unwritten()));
-    if all_sent {
-        for b in batches.iter_mut() {
-            loop {
-                if let Err(e) = dispatch(set, jobs, b, answers, sink) {
-                    fail_batch(set, b, answers, e);
-                    break;
-                }
-                let Some(conn) = b.conn.as_mut() else { break };
-                if let Err(f) = conn.fill(&b.deadline) {
-                    let e = Error::io(&servers[b.server].name, f);
-                    fail_batch(set, b, answers, e);
-                    break;
-                }
-            }
-        }
-        return;
     }
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(batches.len());
     let mut active: Vec<usize> = Vec::with_capacity(batches.len());
     loop {
-        fds.clear();
         active.clear();
-        let mut earliest: Option<Deadline> = None;
-        for (i, b) in batches.iter().enumerate() {
-            if let Some(conn) = &b.conn {
-                let events = if conn.is_connecting() {
-                    libc::POLLOUT
-                } else if conn.has_unwritten() {
-                    libc::POLLIN | libc::POLLOUT
-                } else {
-                    libc::POLLIN
+        active.extend((0..batches.len()).filter(|&i| batches[i].conn.is_some()));
+        match active.as_slice() {
+            [] => return,
+            // One server left with its request written: a plain blocking
+            // read, bounded by its deadline.
+            &[i] if batches[i].conn.as_ref().is_some_and(|c| c.is_sending_done()) => {
+                let b = &mut batches[i];
+                let step = match b.conn.as_mut() {
+                    Some(conn) => {
+                        conn.fill(&b.deadline).map_err(|f| Error::io(set.name(b.server), f))
+                    }
+                    None => Ok(()),
                 };
-                fds.push(libc::pollfd { fd: conn.fd(), events, revents: 0 });
-                active.push(i);
-                earliest = Some(earliest.map_or(b.deadline, |d| d.min(b.deadline)));
+                let step = step.and_then(|()| dispatch(set, jobs, b, answers, sink));
+                if let Err(e) = step {
+                    failed(set, jobs, b, answers, e);
+                }
+                continue;
             }
+            _ => {}
+        }
+        fds.clear();
+        let mut earliest: Option<Deadline> = None;
+        for &i in &active {
+            let b = &batches[i];
+            let Some(conn) = &b.conn else { continue };
+            let events = if conn.is_connecting() {
+                libc::POLLOUT
+            } else if conn.has_unwritten() {
+                libc::POLLIN | libc::POLLOUT
+            } else {
+                libc::POLLIN
+            };
+            fds.push(libc::pollfd { fd: conn.fd(), events, revents: 0 });
+            earliest = Some(earliest.map_or(b.deadline, |d| d.min(b.deadline)));
         }
         let Some(earliest) = earliest else { return };
         if let Err(e) = poll_many(&mut fds, &earliest) {
@@ -348,7 +324,7 @@ fn drive(
                     Error::Interrupted
                 } else {
                     Error::Connection {
-                        server: servers[b.server].name.clone(),
+                        server: set.name(b.server).to_string(),
                         message: format!("poll: {e}"),
                     }
                 };
@@ -369,7 +345,7 @@ fn drive(
             }
             if revents != 0 {
                 if let Err(e) = service(set, jobs, b, answers, sink, revents) {
-                    fail_batch(set, b, answers, e);
+                    failed(set, jobs, b, answers, e);
                     continue;
                 }
             }
@@ -382,8 +358,8 @@ fn drive(
                     } else {
                         "read"
                     };
-                    let e = Error::io(&servers[b.server].name, IoFailure::Timeout(during));
-                    fail_batch(set, b, answers, e);
+                    let e = Error::io(set.name(b.server), IoFailure::Timeout(during));
+                    failed(set, jobs, b, answers, e);
                 }
             }
         }
@@ -400,21 +376,26 @@ fn service(
     sink: &mut ValueSink<'_>,
     revents: libc::c_short,
 ) -> Result<()> {
-    let s = &set.all()[b.server];
+    let Some(s) = set.get(b.server) else { return Ok(()) };
     let Some(conn) = b.conn.as_mut() else { return Ok(()) };
+    let io = |f| Error::io(&s.name, f);
     if conn.is_connecting() {
-        conn.finish_connect().map_err(|f| Error::io(&s.name, f))?;
+        conn.finish_connect().map_err(io)?;
+        if conn.is_connecting() {
+            // That address failed; the next one is being tried.
+            return Ok(());
+        }
         s.counters.incr(Counter::Connects);
         // Connected: the I/O budget starts now.
         b.deadline = Deadline::after(set.io.io_timeout);
-        conn.try_flush().map_err(|f| Error::io(&s.name, f))?;
-        return Ok(());
+        conn.try_flush().map_err(io)?;
+        return dispatch(set, jobs, b, answers, sink);
     }
     if revents & libc::POLLOUT != 0 {
-        conn.try_flush().map_err(|f| Error::io(&s.name, f))?;
+        conn.try_flush().map_err(io)?;
     }
     if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-        conn.try_fill().map_err(|f| Error::io(&s.name, f))?;
+        conn.try_fill().map_err(io)?;
     }
     dispatch(set, jobs, b, answers, sink)
 }
@@ -428,11 +409,26 @@ fn dispatch(
     answers: &mut [Option<Result<Answer>>],
     sink: &mut ValueSink<'_>,
 ) -> Result<()> {
-    let s = &set.all()[b.server];
+    let Some(s) = set.get(b.server) else { return Ok(()) };
     let Some(conn) = b.conn.as_mut() else { return Ok(()) };
+    if conn.is_connecting() {
+        return Ok(());
+    }
     let prefix = &set.io.prefix[..];
     let limits = &set.io.limits;
+    // A quiet-only batch need not read what earlier quiet batches are owed,
+    // unless that has grown long.
+    let must_read = !b.expects.is_empty() || b.skip + u32::from(b.quiet) > MAX_OWED;
+    if must_read
+        && b.skip > 0
+        && !skip_owed(conn, &mut b.skip, limits, &s.counters)
+            .map_err(|e| Error::parse(&s.name, &e))?
+    {
+        return Ok(());
+    }
     while let Some(expect) = b.expects.front_mut() {
+        // Bytes of an oversized value to drop after its header.
+        let mut skip = 0;
         let (finished, used) = match expect {
             Expect::Retrieval { jobs: run, cursor } => {
                 let (reply, used) = match text::parse_text_reply(conn.buffered(), limits) {
@@ -441,7 +437,7 @@ fn dispatch(
                     Err(e) => return Err(Error::parse(&s.name, &e)),
                 };
                 let finished = match reply {
-                    TextReply::Value { key, flags, data, cas } => {
+                    TextReply::Value { key, .. } | TextReply::Oversized { key, .. } => {
                         // Hits come in request order: usually the very next key.
                         let next = run.get(*cursor).copied();
                         let pos = if next.is_some_and(|j| is_prefixed(key, prefix, jobs[j].key)) {
@@ -459,8 +455,18 @@ fn dispatch(
                         };
                         let j = run[*cursor + pos];
                         *cursor += pos + 1;
-                        sink(j, ItemRef { value: data, flags, cas }, None);
-                        answers[j] = Some(Ok(Answer::Hit));
+                        match reply {
+                            TextReply::Value { flags, data, cas, .. } => {
+                                sink(j, ItemRef { value: data, flags, cas }, None);
+                                answers[j] = Some(Ok(Answer::Hit));
+                            }
+                            TextReply::Oversized { len, .. } => {
+                                answers[j] =
+                                    Some(Err(too_large(&s.name, len, limits.max_value_len)));
+                                skip = len + 2;
+                            }
+                            _ => {}
+                        }
                         false
                     }
                     TextReply::End => {
@@ -522,6 +528,26 @@ fn dispatch(
                 *left -= 1;
                 (*left == 0, used)
             }
+            Expect::MetaNumber(j) => {
+                let j = *j;
+                let (reply, used) = match meta::parse_meta_reply(conn.buffered(), limits) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => break,
+                    Err(e) => return Err(Error::parse(&s.name, &e)),
+                };
+                if let MetaReply::Oversized { .. } = reply {
+                    return Err(Error::protocol(&s.name, "ma returned an oversized value"));
+                }
+                match meta_answer(&s.name, reply) {
+                    Err(e) if !matches!(e, Error::Server { .. }) => return Err(e),
+                    Err(e) => {
+                        s.counters.incr(Counter::Errors);
+                        answers[j] = Some(Err(e));
+                    }
+                    Ok(a) => answers[j] = Some(Ok(a)),
+                }
+                (true, used)
+            }
             Expect::Meta(j) => {
                 let j = *j;
                 let (reply, used) = match meta::parse_meta_reply(conn.buffered(), limits) {
@@ -540,6 +566,10 @@ fn dispatch(
                         answers[j] = Some(Ok(Answer::Hit));
                         s.counters.incr(Counter::Hits);
                     }
+                    MetaReply::Oversized { len, .. } => {
+                        answers[j] = Some(Err(too_large(&s.name, len, limits.max_value_len)));
+                        skip = len + 2;
+                    }
                     MetaReply::Miss(_) => {
                         answers[j] = Some(Ok(Answer::Miss));
                         s.counters.incr(Counter::Misses);
@@ -556,14 +586,30 @@ fn dispatch(
             }
         };
         conn.consume(used);
+        if skip > 0 {
+            conn.skip(skip);
+        }
         if finished {
             b.expects.pop_front();
         }
     }
-    if b.expects.is_empty() && !conn.has_unwritten() {
-        // Every reply is in: the connection goes back to the pool.
-        b.forget = None;
-        if let Some(conn) = b.conn.take() {
+    if b.expects.is_empty()
+        && !conn.has_unwritten()
+        && (b.skip == 0 || !must_read)
+        && conn.is_skip_done()
+    {
+        // Every reply is in (quiet jobs are done once written): the
+        // connection goes back to the pool, owing what was not read.
+        for &j in &b.jobs {
+            if jobs[j].quiet {
+                answers[j] = Some(Ok(Answer::Sent));
+            }
+        }
+        if let Some(forget) = b.forget.take() {
+            s.forget_done(forget);
+        }
+        if let Some(mut conn) = b.conn.take() {
+            conn.owed = b.skip + u32::from(b.quiet);
             account_bytes(set, b.server, &conn, b.bytes);
             set.server_ok(b.server);
             set.return_conn(b.server, conn);
@@ -572,14 +618,64 @@ fn dispatch(
     Ok(())
 }
 
-fn account_bytes(set: &ServerSet, server: usize, conn: &Conn, before: (u64, u64)) {
-    let s = &set.all()[server];
-    s.counters.add(Counter::BytesRead, conn.bytes_read - before.0);
-    s.counters.add(Counter::BytesWritten, conn.bytes_written - before.1);
+/// The error for a value over this client's `max_value_bytes`: that key
+/// alone fails, the stream stays in step.
+fn too_large(server: &str, len: u64, limit: usize) -> Error {
+    Error::TooLarge {
+        server: server.to_string(),
+        message: format!("value of {len} bytes is over max_value_bytes {limit}"),
+    }
 }
 
-/// A batch's connection failed: its unanswered jobs get the error, the
-/// connection is closed and the failure counts against the server.
+fn account_bytes(set: &ServerSet, server: usize, conn: &Conn, before: (u64, u64)) {
+    if let Some(s) = set.get(server) {
+        s.counters.add(Counter::BytesRead, conn.bytes_read - before.0);
+        s.counters.add(Counter::BytesWritten, conn.bytes_written - before.1);
+    }
+}
+
+/// A batch's connection failed. A pooled connection that turns out closed
+/// by the server before any reply byte arrived (a restart, its idle timeout)
+/// is replaced once by a fresh connection, without blaming the server;
+/// otherwise the batch fails.
+fn failed(
+    set: &ServerSet,
+    jobs: &[Job<'_>],
+    b: &mut Batch,
+    answers: &mut [Option<Result<Answer>>],
+    e: Error,
+) {
+    let stale = b.reused && !b.retried && !b.replied() && matches!(e, Error::Connection { .. });
+    if stale {
+        if let Some(s) = set.get(b.server) {
+            s.counters.incr(Counter::Reconnects);
+        }
+        if let Some(conn) = b.conn.take() {
+            account_bytes(set, b.server, &conn, b.bytes);
+        }
+        b.retried = true;
+        b.reused = false;
+        match set.connect_for_fanout(b.server) {
+            Ok(conn) => {
+                load(set, jobs, b, conn);
+                if let Some(conn) = b.conn.as_mut() {
+                    if !conn.is_connecting() {
+                        if let Err(f) = conn.try_flush() {
+                            let e = Error::io(set.name(b.server), f);
+                            return fail_batch(set, b, answers, e);
+                        }
+                    }
+                }
+                return;
+            }
+            Err(e) => return fail_batch(set, b, answers, e),
+        }
+    }
+    fail_batch(set, b, answers, e);
+}
+
+/// A batch failed: its unanswered jobs get the error, the connection is
+/// closed and the failure counts against the server.
 fn fail_batch(set: &ServerSet, b: &mut Batch, answers: &mut [Option<Result<Answer>>], e: Error) {
     if let Some(conn) = b.conn.take() {
         account_bytes(set, b.server, &conn, b.bytes);

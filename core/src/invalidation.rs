@@ -67,6 +67,9 @@ impl Invalidations {
         Some(Forget::Keys(q.keys.drain().collect()))
     }
 
+    /// What [`Invalidations::take`] handed out was applied.
+    pub fn done(&self, _forget: Forget) {}
+
     /// Puts back what could not be applied.
     pub fn restore(&self, forget: Forget) {
         match forget {

@@ -19,6 +19,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod by_key;
 pub mod client;
 mod cluster;
 pub mod compress;
@@ -30,10 +31,12 @@ mod fanout;
 pub mod hash;
 pub mod health;
 mod invalidation;
+mod job;
 pub mod key;
 mod md5x4;
 pub mod protocol;
 pub mod reply;
+mod resolve;
 pub mod ring;
 pub mod router;
 mod server;
@@ -42,7 +45,9 @@ pub mod shared_health;
 pub mod stats;
 pub mod value;
 
-pub use client::{Client, Item, ItemRef, Retrieval, ServerHealth, SetItem, Status, StoreMode};
+pub use client::{
+    ByKey, Client, DumpedKey, Item, ItemRef, Retrieval, ServerHealth, SetItem, Status, StoreMode,
+};
 pub use config::{Config, ConfigError, ServerSpec};
 pub use error::{Error, Result};
 pub use hash::HashKind;

@@ -47,11 +47,21 @@ pub enum Status {
     Exists,
     /// The item does not exist.
     NotFound,
+    /// The write or delete took effect, but not on the key's home copies:
+    /// they could not be reached, so it went to a failover target (with a
+    /// TTL of at most `gutter_ttl`), and the home copies are invalidated
+    /// before their servers serve again.
+    StoredElsewhere,
 }
 
 impl Status {
-    /// Whether the command took effect.
+    /// Whether the command took effect (on the key's home or elsewhere).
     pub fn is_done(self) -> bool {
+        matches!(self, Status::Done | Status::StoredElsewhere)
+    }
+
+    /// Whether the command took effect on the key's home copies.
+    pub fn is_home(self) -> bool {
         self == Status::Done
     }
 }

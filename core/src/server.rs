@@ -8,6 +8,7 @@ use crate::config::ServerSpec;
 use crate::conn::{fork_generation, Conn};
 use crate::health::Health;
 use crate::invalidation::{Forget, Invalidations};
+use crate::resolve::Addresses;
 use crate::stats::Counters;
 
 struct Pool {
@@ -17,8 +18,6 @@ struct Pool {
 
 /// One configured server and everything the client keeps about it.
 pub struct Server {
-    /// As configured.
-    pub spec: ServerSpec,
     /// `host:port` (or the socket path), for messages and stats.
     pub name: String,
     pool: Mutex<Pool>,
@@ -30,6 +29,8 @@ pub struct Server {
     pub invalidations: Invalidations,
     /// Counters.
     pub counters: Counters,
+    /// Where to connect.
+    pub(crate) addresses: Addresses,
 }
 
 impl Server {
@@ -37,7 +38,7 @@ impl Server {
     pub fn new(spec: ServerSpec) -> Server {
         let name = spec.name();
         Server {
-            spec,
+            addresses: Addresses::of(&spec),
             health: Health::for_server(&name),
             name,
             pool: Mutex::new(Pool { generation: fork_generation(), idle: Vec::new() }),
@@ -115,6 +116,12 @@ impl Server {
             return Some(Forget::All);
         }
         local
+    }
+
+    /// What [`Server::take_forget`] handed out was applied (the server
+    /// acknowledged the deletes).
+    pub fn forget_done(&self, forget: Forget) {
+        self.invalidations.done(forget);
     }
 
     /// Puts back what could not be applied.

@@ -17,10 +17,50 @@ use crate::health::{monotonic_ms, Availability};
 use crate::invalidation::Forget;
 use crate::protocol::meta::{self, MetaReply};
 use crate::protocol::text::{self, TextReply};
-use crate::protocol::Limits;
+use crate::protocol::{Limits, ProtocolError};
 use crate::reply::unexpected;
 use crate::server::Server;
 use crate::stats::Counter;
+
+/// Reads and drops what a connection owes for earlier quiet (noreply)
+/// batches: at most error replies, then the `MN` closing each batch. Errors
+/// among them are counted, never taken for the next request's reply.
+/// Ok(true) once nothing is owed, Ok(false) while more bytes are needed.
+pub(crate) fn skip_owed(
+    conn: &mut Conn,
+    owed: &mut u32,
+    limits: &Limits,
+    counters: &crate::stats::Counters,
+) -> std::result::Result<bool, ProtocolError> {
+    while *owed > 0 {
+        match meta::parse_meta_reply(conn.buffered(), limits)? {
+            None => return Ok(false),
+            Some((reply, used)) => {
+                match reply {
+                    MetaReply::NoOp => *owed -= 1,
+                    MetaReply::Error | MetaReply::ClientError(_) | MetaReply::ServerError(_) => {
+                        counters.incr(Counter::NoreplyErrors)
+                    }
+                    // NS/NF/EX/HD/EN: outcomes of conditional writes nobody waits for.
+                    _ => {}
+                }
+                conn.consume(used);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// A parser of one reply from the front of a buffer (see [`crate::protocol`]).
+pub(crate) type ReplyParser<R> =
+    fn(&[u8], &Limits) -> std::result::Result<Option<(R, usize)>, ProtocolError>;
+
+/// A connection handed out for one request.
+pub(crate) struct Checkout {
+    pub conn: Conn,
+    /// It came from the pool: the server may have closed it meanwhile.
+    pub reused: bool,
+}
 
 /// What a reply handler tells the request loop.
 pub(crate) enum Flow<T> {
@@ -225,14 +265,18 @@ impl ServerSet {
     /// on one connection, waiting in `recv`. `handle` sees each reply in turn;
     /// an `Err(Error::Server)` it returns for a complete reply leaves the
     /// connection usable, while I/O and protocol failures close it and count
-    /// against the server's health.
+    /// against the server's health. An `idempotent` request whose pooled
+    /// connection turns out closed by the server before any reply byte
+    /// arrived is sent once more on a fresh connection; any other request is
+    /// only sent on a pooled connection after checking that it is open.
     pub(crate) fn exchange<T>(
         &self,
         server: usize,
-        encode: impl FnOnce(&mut Vec<u8>),
+        idempotent: bool,
+        encode: impl Fn(&mut Vec<u8>),
         mut handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> Result<T> {
-        self.on_connection(server, encode, |name, conn, deadline| {
+        self.on_connection(server, idempotent, encode, |name, conn, deadline| {
             self.converse(name, conn, deadline, &mut handle)
         })
     }
@@ -242,16 +286,32 @@ impl ServerSet {
     pub(crate) fn exchange_meta(
         &self,
         server: usize,
-        encode: impl FnOnce(&mut Vec<u8>),
+        idempotent: bool,
+        encode: impl Fn(&mut Vec<u8>),
         handle: impl FnOnce(&str, MetaReply<'_>) -> Result<()>,
     ) -> Result<()> {
         let limits = self.io.limits;
-        self.on_connection(server, encode, |name, conn, deadline| {
+        let mut handle = Some(handle);
+        self.on_connection(server, idempotent, encode, |name, conn, deadline| {
             conn.flush(deadline).map_err(|f| Error::io(name, f))?;
             loop {
                 match meta::parse_meta_reply(conn.buffered(), &limits) {
+                    Ok(Some((MetaReply::Oversized { len, .. }, used))) => {
+                        conn.consume(used);
+                        conn.skip(len + 2);
+                        return Ok(Err(Error::TooLarge {
+                            server: name.to_string(),
+                            message: format!(
+                                "value of {len} bytes is over max_value_bytes {}",
+                                limits.max_value_len
+                            ),
+                        }));
+                    }
                     Ok(Some((reply, used))) => {
-                        let r = handle(name, reply);
+                        let r = match handle.take() {
+                            Some(h) => h(name, reply),
+                            None => Ok(()),
+                        };
                         conn.consume(used);
                         return match r {
                             Ok(()) => Ok(Ok(())),
@@ -266,45 +326,116 @@ impl ServerSet {
         })
     }
 
+    /// Like [`ServerSet::exchange`] for a reply parsed by `parse` (replies
+    /// outside the text protocol's grammar, such as `lru_crawler metadump`).
+    pub(crate) fn exchange_parsed<R, T>(
+        &self,
+        server: usize,
+        encode: impl Fn(&mut Vec<u8>),
+        parse: ReplyParser<R>,
+        mut handle: impl FnMut(&str, R) -> Result<Flow<T>>,
+    ) -> Result<T> {
+        let limits = self.io.limits;
+        self.on_connection(server, true, encode, |name, conn, deadline| {
+            conn.flush(deadline).map_err(|f| Error::io(name, f))?;
+            loop {
+                match parse(conn.buffered(), &limits) {
+                    Ok(Some((reply, used))) => {
+                        conn.consume(used);
+                        match handle(name, reply) {
+                            Ok(Flow::More) => {}
+                            Ok(Flow::Done(v)) => return Ok(Ok(v)),
+                            Err(e @ Error::Server { .. }) => return Ok(Err(e)),
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Ok(None) => conn.fill(deadline).map_err(|f| Error::io(name, f))?,
+                    Err(e) => return Err(Error::parse(name, &e)),
+                }
+            }
+        })
+    }
+
     /// One request on a checked-out connection of server `s`: `talk` sends
     /// what `encode` wrote and reads the reply. Its outer `Result` is a
     /// connection failure (the connection is closed and the failure counts
     /// against the server), the inner one a reply-level error (the
-    /// connection goes back to the pool).
+    /// connection goes back to the pool; a skipped oversized value is one).
     fn on_connection<T>(
         &self,
         server: usize,
-        encode: impl FnOnce(&mut Vec<u8>),
-        talk: impl FnOnce(&str, &mut Conn, &Deadline) -> Result<Result<T>>,
+        idempotent: bool,
+        encode: impl Fn(&mut Vec<u8>),
+        mut talk: impl FnMut(&str, &mut Conn, &Deadline) -> Result<Result<T>>,
     ) -> Result<T> {
         let s = self.get(server).ok_or(Error::NoServers)?;
-        let mut conn = self.checkout(server)?;
-        let (read0, written0) = (conn.bytes_read, conn.bytes_written);
-        encode(&mut conn.out);
-        let deadline = Deadline::after(self.io.io_timeout);
-        let outcome = talk(&s.name, &mut conn, &deadline);
-        s.counters.add(Counter::BytesRead, conn.bytes_read - read0);
-        s.counters.add(Counter::BytesWritten, conn.bytes_written - written0);
-        match outcome {
-            Ok(reply) => {
-                // A complete reply, even an error one: the server is fine.
-                self.server_ok(server);
-                self.return_conn(server, conn);
-                if reply.is_err() {
-                    s.counters.incr(Counter::Errors);
+        let mut fresh = false;
+        loop {
+            let Checkout { mut conn, reused } = self.checkout(server, !idempotent, fresh)?;
+            let (read0, written0) = (conn.bytes_read, conn.bytes_written);
+            encode(&mut conn.out);
+            let deadline = Deadline::after(self.io.io_timeout);
+            let mut owed = std::mem::take(&mut conn.owed);
+            let outcome = self
+                .skip_owed_replies(&s.name, &mut conn, &mut owed, &deadline, &s.counters)
+                .and_then(|()| talk(&s.name, &mut conn, &deadline));
+            s.counters.add(Counter::BytesRead, conn.bytes_read - read0);
+            s.counters.add(Counter::BytesWritten, conn.bytes_written - written0);
+            match outcome {
+                Ok(reply) => {
+                    // A complete reply, even an error one: the server is fine.
+                    self.server_ok(server);
+                    self.return_conn(server, conn);
+                    if reply.is_err() {
+                        s.counters.incr(Counter::Errors);
+                    }
+                    return reply;
                 }
-                reply
-            }
-            Err(e) => {
-                drop(conn);
-                self.server_failed(server, &e);
-                Err(e)
+                Err(Error::Connection { .. })
+                    if reused && idempotent && !fresh && conn.bytes_read == read0 =>
+                {
+                    // The server closed the pooled connection before this
+                    // request (a restart, its idle timeout): its other idle
+                    // connections are as stale; try once on a fresh one.
+                    s.counters.incr(Counter::Reconnects);
+                    s.close_idle();
+                    fresh = true;
+                }
+                Err(e) => {
+                    drop(conn);
+                    self.server_failed(server, &e);
+                    return Err(e);
+                }
             }
         }
     }
 
+    /// Sends the request waiting in `conn.out`, then reads past the `owed`
+    /// replies of earlier quiet batches on the connection.
+    fn skip_owed_replies(
+        &self,
+        name: &str,
+        conn: &mut Conn,
+        owed: &mut u32,
+        deadline: &Deadline,
+        counters: &crate::stats::Counters,
+    ) -> Result<()> {
+        if *owed == 0 {
+            return Ok(());
+        }
+        conn.flush(deadline).map_err(|f| Error::io(name, f))?;
+        while !skip_owed(conn, owed, &self.io.limits, counters)
+            .map_err(|e| Error::parse(name, &e))?
+        {
+            conn.fill(deadline).map_err(|f| Error::io(name, f))?;
+        }
+        Ok(())
+    }
+
     /// The request/reply loop of [`ServerSet::exchange`]. The outer `Result`
-    /// is a connection failure; the inner one a reply-level error.
+    /// is a connection failure; the inner one a reply-level error. A value
+    /// over `max_value_bytes` is skipped unread and handed to `handle` as
+    /// `TextReply::Oversized`.
     fn converse<T>(
         &self,
         name: &str,
@@ -316,12 +447,19 @@ impl ServerSet {
         loop {
             match text::parse_text_reply(conn.buffered(), &self.io.limits) {
                 Ok(Some((reply, used))) => {
+                    let skip = match reply {
+                        TextReply::Oversized { len, .. } => len + 2,
+                        _ => 0,
+                    };
                     let step = handle(name, reply);
                     conn.consume(used);
+                    conn.skip(skip);
                     match step {
                         Ok(Flow::More) => {}
                         Ok(Flow::Done(v)) => return Ok(Ok(v)),
-                        Err(e @ Error::Server { .. }) => return Ok(Err(e)),
+                        Err(e @ (Error::Server { .. } | Error::TooLarge { .. })) => {
+                            return Ok(Err(e))
+                        }
                         Err(e) => return Err(e),
                     }
                 }
@@ -331,37 +469,76 @@ impl ServerSet {
         }
     }
 
-    /// An idle connection of server `s`, or a new one (connected within the
-    /// connect timeout), with the server's pending invalidations applied.
-    pub(crate) fn checkout(&self, server: usize) -> Result<Conn> {
+    /// A connection of server `s` with the server's pending invalidations
+    /// applied: an idle one (checked to be still open when `check_open`),
+    /// or, when there is none or `fresh` asks for it, a new one connected
+    /// within the connect timeout.
+    fn checkout(&self, server: usize, check_open: bool, fresh: bool) -> Result<Checkout> {
         let s = self.get(server).ok_or(Error::NoServers)?;
-        let mut conn = match s.take_idle() {
-            Some(conn) => conn,
-            None => match Conn::connect(&s.spec, self.io.connect_timeout, self.io.io_timeout) {
-                Ok(conn) => {
-                    s.counters.incr(Counter::Connects);
-                    conn
-                }
-                Err(f) => {
-                    let e = Error::io(&s.name, f);
-                    self.server_failed(server, &e);
-                    return Err(e);
-                }
-            },
+        let idle = if fresh { None } else { self.take_open_idle(s, check_open) };
+        let mut checkout = match idle {
+            Some(conn) => Checkout { conn, reused: true },
+            None => Checkout { conn: self.connect(server)?, reused: false },
         };
-        self.before_first_use(server, &mut conn)?;
-        Ok(conn)
+        self.before_first_use(server, &mut checkout.conn)?;
+        Ok(checkout)
     }
 
-    /// Like [`ServerSet::checkout`], but a new connection is only begun (the
-    /// fan-out completes it in its poll loop), and pending invalidations are
-    /// left to the fan-out, which sends them ahead of its batch.
-    pub(crate) fn checkout_for_fanout(&self, server: usize) -> Result<Conn> {
-        let s = self.get(server).ok_or(Error::NoServers)?;
-        if let Some(conn) = s.take_idle() {
-            return Ok(conn);
+    /// An idle connection of `s`; with `check_open`, one the server has not
+    /// closed meanwhile (stale ones are dropped, and counted).
+    fn take_open_idle(&self, s: &Server, check_open: bool) -> Option<Conn> {
+        while let Some(conn) = s.take_idle() {
+            if !check_open || !conn.peer_closed() {
+                return Some(conn);
+            }
+            s.counters.incr(Counter::Reconnects);
         }
-        match Conn::begin_connect(&s.spec, self.io.connect_timeout, self.io.io_timeout) {
+        None
+    }
+
+    /// A new connection of server `s`, connected within the connect
+    /// timeout. A failure counts against the server, and has its name
+    /// resolved again in the background.
+    fn connect(&self, server: usize) -> Result<Conn> {
+        let s = self.get(server).ok_or(Error::NoServers)?;
+        let connected = s
+            .addresses
+            .target(self.io.connect_timeout)
+            .and_then(|t| Conn::connect(&t, self.io.connect_timeout, self.io.io_timeout));
+        match connected {
+            Ok(conn) => {
+                s.counters.incr(Counter::Connects);
+                Ok(conn)
+            }
+            Err(f) => {
+                s.addresses.refresh();
+                let e = Error::io(&s.name, f);
+                self.server_failed(server, &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Like [`ServerSet::checkout`] for a fan-out: a new connection is only
+    /// begun (the fan-out completes it in its poll loop), and pending
+    /// invalidations are left to the fan-out, which sends them ahead of its
+    /// batch.
+    pub(crate) fn checkout_for_fanout(&self, server: usize, check_open: bool) -> Result<Checkout> {
+        let s = self.get(server).ok_or(Error::NoServers)?;
+        if let Some(conn) = self.take_open_idle(s, check_open) {
+            return Ok(Checkout { conn, reused: true });
+        }
+        Ok(Checkout { conn: self.connect_for_fanout(server)?, reused: false })
+    }
+
+    /// A connection of server `s` being opened without waiting.
+    pub(crate) fn connect_for_fanout(&self, server: usize) -> Result<Conn> {
+        let s = self.get(server).ok_or(Error::NoServers)?;
+        let begun = s
+            .addresses
+            .target(self.io.connect_timeout)
+            .and_then(|t| Conn::begin_connect(&t, self.io.io_timeout));
+        match begun {
             Ok(conn) => {
                 if !conn.is_connecting() {
                     s.counters.incr(Counter::Connects);
@@ -369,6 +546,7 @@ impl ServerSet {
                 Ok(conn)
             }
             Err(f) => {
+                s.addresses.refresh();
                 let e = Error::io(&s.name, f);
                 self.server_failed(server, &e);
                 Err(e)
@@ -386,10 +564,14 @@ impl ServerSet {
         let Some(forget) = s.take_forget() else { return Ok(()) };
         // The request already encoded waits until the invalidations are done.
         let request = std::mem::take(&mut conn.out);
-        let result = self.forget_on(&s.name, conn, &forget);
+        let mut owed = std::mem::take(&mut conn.owed);
+        let result = self.forget_on(&s.name, conn, &mut owed, &forget, &s.counters);
         conn.out = request;
         match result {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                s.forget_done(forget);
+                Ok(())
+            }
             Err(e) => {
                 s.restore_forget(forget);
                 self.server_failed(server, &e);
@@ -400,12 +582,20 @@ impl ServerSet {
 
     /// Sends the deletes (or the flush) of `forget` on `conn` and reads the
     /// replies.
-    fn forget_on(&self, name: &str, conn: &mut Conn, forget: &Forget) -> Result<()> {
+    fn forget_on(
+        &self,
+        name: &str,
+        conn: &mut Conn,
+        owed: &mut u32,
+        forget: &Forget,
+        counters: &crate::stats::Counters,
+    ) -> Result<()> {
         let prefix = &self.io.prefix;
         let deadline = Deadline::after(self.io.io_timeout);
         let keys: &[Vec<u8>] = match forget {
             Forget::All => {
                 text::encode_flush_all(&mut conn.out, 0, false);
+                self.skip_owed_replies(name, conn, owed, &deadline, counters)?;
                 let r =
                     self.converse(name, conn, &deadline, &mut |name: &str, reply| match reply {
                         TextReply::Ok => Ok(Flow::Done(())),
@@ -419,6 +609,7 @@ impl ServerSet {
             for key in chunk {
                 text::encode_delete(&mut conn.out, prefix, key, false);
             }
+            self.skip_owed_replies(name, conn, owed, &deadline, counters)?;
             let mut left = chunk.len();
             let deadline = deadline.min(Deadline::after(self.io.io_timeout));
             self.converse(name, conn, &deadline, &mut |name: &str, reply| {

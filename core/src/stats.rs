@@ -7,161 +7,123 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Live counters of one server.
-#[derive(Debug, Default)]
-pub struct Counters {
-    gets: AtomicU64,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    sets: AtomicU64,
-    deletes: AtomicU64,
-    errors: AtomicU64,
-    timeouts: AtomicU64,
-    bytes_read: AtomicU64,
-    bytes_written: AtomicU64,
-    connects: AtomicU64,
-    replica_write_failures: AtomicU64,
-    failovers: AtomicU64,
-    read_repairs: AtomicU64,
+/// Declares the counters once: the live atomics ([`Counters`]), their names
+/// ([`Counter`]), a copy of their values ([`Snapshot`], one field each) and
+/// the exported names, all in one order.
+macro_rules! counters {
+    ($($(#[doc = $doc:literal])* $field:ident => $variant:ident,)*) => {
+        /// Live counters of one server.
+        #[derive(Debug, Default)]
+        pub struct Counters {
+            $($field: AtomicU64,)*
+        }
+
+        /// Names one counter, for [`Counters::add`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Counter {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        /// Counter values at one moment; see [`Counter`] for their meaning.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        #[allow(missing_docs)]
+        pub struct Snapshot {
+            $(pub $field: u64,)*
+        }
+
+        /// How many counters there are.
+        pub const COUNTER_COUNT: usize = [$(stringify!($field)),*].len();
+
+        impl Counters {
+            /// Adds `n` to a counter.
+            #[inline]
+            pub fn add(&self, counter: Counter, n: u64) {
+                let c = match counter {
+                    $(Counter::$variant => &self.$field,)*
+                };
+                c.fetch_add(n, Ordering::Relaxed);
+            }
+
+            /// A consistent-enough copy of the counters.
+            pub fn snapshot(&self) -> Snapshot {
+                Snapshot { $($field: self.$field.load(Ordering::Relaxed),)* }
+            }
+        }
+
+        impl Snapshot {
+            /// Every counter as (name, value), in a fixed order: the names
+            /// bindings export (Python dict keys, PHP array keys, C fields,
+            /// Prometheus).
+            pub fn fields(&self) -> [(&'static str, u64); COUNTER_COUNT] {
+                [$((stringify!($field), self.$field),)*]
+            }
+
+            /// The field-wise sum of two snapshots.
+            pub fn plus(&self, o: &Snapshot) -> Snapshot {
+                Snapshot { $($field: self.$field + o.$field,)* }
+            }
+
+            /// One counter's value.
+            pub fn get(&self, counter: Counter) -> u64 {
+                match counter {
+                    $(Counter::$variant => self.$field,)*
+                }
+            }
+        }
+    };
 }
 
-/// Names one counter, for [`Counters::add`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Counter {
+counters! {
     /// Keys asked for (a `get_multi` of 10 keys counts 10).
-    Gets,
+    gets => Gets,
     /// Keys found.
-    Hits,
+    hits => Hits,
     /// Keys not found.
-    Misses,
+    misses => Misses,
     /// Store commands (set, add, replace, append, prepend, cas, incr, decr, touch).
-    Sets,
+    sets => Sets,
     /// Deletes.
-    Deletes,
+    deletes => Deletes,
     /// Requests that failed with an error (including timeouts).
-    Errors,
+    errors => Errors,
     /// Requests that timed out.
-    Timeouts,
+    timeouts => Timeouts,
     /// Bytes received.
-    BytesRead,
+    bytes_read => BytesRead,
     /// Bytes sent.
-    BytesWritten,
+    bytes_written => BytesWritten,
     /// Connections opened.
-    Connects,
+    connects => Connects,
     /// Copies of a write that failed while the write as a whole succeeded.
-    ReplicaWriteFailures,
+    replica_write_failures => ReplicaWriteFailures,
     /// Requests served by another server because this one was down.
-    Failovers,
+    failovers => Failovers,
     /// Values written back to this server after it missed them.
-    ReadRepairs,
+    read_repairs => ReadRepairs,
+    /// Quiet (noreply) writes the server answered with an error.
+    noreply_errors => NoreplyErrors,
+    /// Writes and deletes of this server's keys that took effect only on a
+    /// failover target (their result says so: `StoredElsewhere`).
+    stored_elsewhere => StoredElsewhere,
+    /// Keys queued to be deleted on this server before it serves again
+    /// (their write missed it).
+    invalidations => Invalidations,
+    /// Keys that could not be queued (the invalidation log was full): this
+    /// server may serve an older value of them until their TTL ends.
+    invalidations_dropped => InvalidationsDropped,
+    /// Flushes after an overflowed invalidation log that the server refused
+    /// (`flush_all` disabled with `-F`): a warning, never retried.
+    flush_refused => FlushRefused,
+    /// Idle pooled connections the server had closed (a restart, its
+    /// `idle_timeout`), replaced by fresh ones without an error.
+    reconnects => Reconnects,
 }
 
 impl Counters {
-    /// Adds `n` to a counter.
-    #[inline]
-    pub fn add(&self, counter: Counter, n: u64) {
-        let c = match counter {
-            Counter::Gets => &self.gets,
-            Counter::Hits => &self.hits,
-            Counter::Misses => &self.misses,
-            Counter::Sets => &self.sets,
-            Counter::Deletes => &self.deletes,
-            Counter::Errors => &self.errors,
-            Counter::Timeouts => &self.timeouts,
-            Counter::BytesRead => &self.bytes_read,
-            Counter::BytesWritten => &self.bytes_written,
-            Counter::Connects => &self.connects,
-            Counter::ReplicaWriteFailures => &self.replica_write_failures,
-            Counter::Failovers => &self.failovers,
-            Counter::ReadRepairs => &self.read_repairs,
-        };
-        c.fetch_add(n, Ordering::Relaxed);
-    }
-
     /// Adds one to a counter.
     #[inline]
     pub fn incr(&self, counter: Counter) {
         self.add(counter, 1);
-    }
-
-    /// A consistent-enough copy of the counters.
-    pub fn snapshot(&self) -> Snapshot {
-        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        Snapshot {
-            gets: l(&self.gets),
-            hits: l(&self.hits),
-            misses: l(&self.misses),
-            sets: l(&self.sets),
-            deletes: l(&self.deletes),
-            errors: l(&self.errors),
-            timeouts: l(&self.timeouts),
-            bytes_read: l(&self.bytes_read),
-            bytes_written: l(&self.bytes_written),
-            connects: l(&self.connects),
-            replica_write_failures: l(&self.replica_write_failures),
-            failovers: l(&self.failovers),
-            read_repairs: l(&self.read_repairs),
-        }
-    }
-}
-
-/// Counter values at one moment; see [`Counter`] for their meaning.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct Snapshot {
-    pub gets: u64,
-    pub hits: u64,
-    pub misses: u64,
-    pub sets: u64,
-    pub deletes: u64,
-    pub errors: u64,
-    pub timeouts: u64,
-    pub bytes_read: u64,
-    pub bytes_written: u64,
-    pub connects: u64,
-    pub replica_write_failures: u64,
-    pub failovers: u64,
-    pub read_repairs: u64,
-}
-
-impl Snapshot {
-    /// Every counter as (name, value), in a fixed order: the names bindings
-    /// export (Python dict keys, PHP array keys, C fields, Prometheus).
-    pub fn fields(&self) -> [(&'static str, u64); 13] {
-        [
-            ("gets", self.gets),
-            ("hits", self.hits),
-            ("misses", self.misses),
-            ("sets", self.sets),
-            ("deletes", self.deletes),
-            ("errors", self.errors),
-            ("timeouts", self.timeouts),
-            ("bytes_read", self.bytes_read),
-            ("bytes_written", self.bytes_written),
-            ("connects", self.connects),
-            ("replica_write_failures", self.replica_write_failures),
-            ("failovers", self.failovers),
-            ("read_repairs", self.read_repairs),
-        ]
-    }
-
-    /// The field-wise sum of two snapshots.
-    pub fn plus(&self, o: &Snapshot) -> Snapshot {
-        Snapshot {
-            gets: self.gets + o.gets,
-            hits: self.hits + o.hits,
-            misses: self.misses + o.misses,
-            sets: self.sets + o.sets,
-            deletes: self.deletes + o.deletes,
-            errors: self.errors + o.errors,
-            timeouts: self.timeouts + o.timeouts,
-            bytes_read: self.bytes_read + o.bytes_read,
-            bytes_written: self.bytes_written + o.bytes_written,
-            connects: self.connects + o.connects,
-            replica_write_failures: self.replica_write_failures + o.replica_write_failures,
-            failovers: self.failovers + o.failovers,
-            read_repairs: self.read_repairs + o.read_repairs,
-        }
     }
 }
 

@@ -123,6 +123,27 @@ pub struct CodecOptions {
     /// The application's flags, stored in bits 16–31 (php-memcached's
     /// `OPT_USER_FLAGS`; pylibmc ignores these bits).
     pub user_flags: u16,
+    /// The largest value, uncompressed: encoding refuses a longer one and
+    /// decoding never inflates past it (the client's `max_value_bytes`).
+    pub max_value_bytes: usize,
+}
+
+impl CodecOptions {
+    /// The options of a client with this config, with no user flags: the one
+    /// place every binding takes its codec settings from.
+    pub fn of(config: &crate::config::Config) -> CodecOptions {
+        CodecOptions {
+            format: config.value_format,
+            compress_threshold: config.compress_threshold,
+            user_flags: 0,
+            max_value_bytes: config.max_value_bytes,
+        }
+    }
+
+    /// The same options with the application's flags.
+    pub fn with_user_flags(self, user_flags: u16) -> CodecOptions {
+        CodecOptions { user_flags, ..self }
+    }
 }
 
 /// An encoded value, ready to send.
@@ -205,6 +226,13 @@ pub enum ValueError {
     NotFloat(String),
     /// A pylibmc text value is not valid UTF-8.
     NotUtf8,
+    /// A value longer (uncompressed) than the client's `max_value_bytes`.
+    TooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The format has no flag for this kind of value.
     NotInFormat {
         /// The kind of value, e.g. "JSON".
@@ -242,6 +270,9 @@ impl fmt::Display for ValueError {
             ValueError::NotInteger(text) => write!(f, "not a decimal integer: {text}"),
             ValueError::NotFloat(text) => write!(f, "not a decimal number: {text}"),
             ValueError::NotUtf8 => f.write_str("text value is not valid UTF-8"),
+            ValueError::TooLarge { len, limit } => {
+                write!(f, "value is {len} bytes, over max_value_bytes {limit}")
+            }
             ValueError::NotInFormat { what, format } => {
                 write!(f, "{what} values have no flag in {format} format; pickle them instead")
             }
@@ -268,9 +299,22 @@ pub fn user_flags(flags: u32) -> u16 {
 
 /// Encodes a value for storing.
 ///
-/// Fails only for a kind of value the format has no flag for (JSON and PHP
-/// serialized values in pylibmc format).
+/// Fails for a value longer than `max_value_bytes` before compression (so
+/// nothing is stored that could not be read back), and for a kind of value
+/// the format has no flag for (JSON and PHP serialized values in pylibmc
+/// format).
 pub fn encode<'a>(value: &Value<'a>, opts: &CodecOptions) -> Result<Encoded<'a>, ValueError> {
+    let len = match value {
+        Value::Str(s)
+        | Value::Bytes(s)
+        | Value::Json(s)
+        | Value::Pickle(s)
+        | Value::PhpSerialized(s) => s.len(),
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) => 0,
+    };
+    if len > opts.max_value_bytes {
+        return Err(ValueError::TooLarge { len, limit: opts.max_value_bytes });
+    }
     let mut encoded = match opts.format {
         ValueFormat::Php => encode_php(*value, opts.compress_threshold),
         ValueFormat::Pylibmc => encode_pylibmc(*value, opts.compress_threshold)?,
@@ -460,18 +504,14 @@ fn decimal_increment(digits: &str) -> Option<String> {
     None
 }
 
-/// Decodes a stored value. `max_len` caps how large a compressed value may
-/// inflate (php values state their length and are refused before inflating
-/// when it is over; pylibmc's zlib values are stopped at the cap).
+/// Decodes a stored value. `max_value_bytes` caps how large a compressed
+/// value may inflate (php values state their length and are refused before
+/// inflating when it is over; pylibmc's zlib values are stopped at the cap).
 ///
 /// Never panics, whatever `data` and `flags` hold.
-pub fn decode(
-    data: &[u8],
-    flags: u32,
-    format: ValueFormat,
-    max_len: usize,
-) -> Result<Decoded, ValueError> {
-    match format {
+pub fn decode(data: &[u8], flags: u32, opts: &CodecOptions) -> Result<Decoded, ValueError> {
+    let max_len = opts.max_value_bytes;
+    match opts.format {
         ValueFormat::Php => decode_php(data, flags, max_len),
         ValueFormat::Pylibmc => decode_pylibmc(data, flags, max_len),
     }
@@ -538,8 +578,8 @@ pub fn concat(
     piece: &[u8],
     prepend: bool,
     opts: &CodecOptions,
-    max_len: usize,
 ) -> Result<Encoded<'static>, ValueError> {
+    let max_len = opts.max_value_bytes;
     let (payload, base_flags) = match opts.format {
         ValueFormat::Php => {
             use php_flags::*;
@@ -560,6 +600,9 @@ pub fn concat(
             (payload, flags & !ZLIB)
         }
     };
+    if payload.len() + piece.len() > max_len {
+        return Err(ValueError::TooLarge { len: payload.len() + piece.len(), limit: max_len });
+    }
     let mut joined = Vec::with_capacity(payload.len() + piece.len());
     if prepend {
         joined.extend_from_slice(piece);
@@ -706,6 +749,10 @@ fn parse_php_double(data: &[u8]) -> Result<f64, ValueError> {
 mod concat_tests {
     use super::*;
 
+    fn dec(format: ValueFormat, max: usize) -> CodecOptions {
+        CodecOptions { format, compress_threshold: 0, user_flags: 0, max_value_bytes: max }
+    }
+
     #[test]
     fn plain_strings_decode_to_themselves() {
         for (format, value) in [
@@ -713,10 +760,15 @@ mod concat_tests {
             (ValueFormat::Php, Value::Bytes(b"\xff\x00")),
             (ValueFormat::Pylibmc, Value::Bytes(b"raw")),
         ] {
-            let opts = CodecOptions { format, compress_threshold: 0, user_flags: 3 };
+            let opts = CodecOptions {
+                format,
+                compress_threshold: 0,
+                user_flags: 3,
+                max_value_bytes: 1 << 20,
+            };
             let e = encode(&value, &opts).unwrap();
             let plain = plain_string(e.flags, format).expect("plain");
-            let decoded = decode(&e.data, e.flags, format, 1 << 20).unwrap();
+            let decoded = decode(&e.data, e.flags, &dec(format, 1 << 20)).unwrap();
             match (plain, decoded) {
                 (PlainString::Text, Decoded::Str(d)) | (PlainString::Bytes, Decoded::Bytes(d)) => {
                     assert_eq!(d, e.data.as_ref())
@@ -724,7 +776,12 @@ mod concat_tests {
                 other => panic!("{other:?}"),
             }
         }
-        let opts = CodecOptions { format: ValueFormat::Php, compress_threshold: 10, user_flags: 0 };
+        let opts = CodecOptions {
+            format: ValueFormat::Php,
+            compress_threshold: 10,
+            user_flags: 0,
+            max_value_bytes: 1 << 20,
+        };
         let compressed = encode(&Value::Str(&[b'a'; 1000]), &opts).unwrap();
         assert_eq!(plain_string(compressed.flags, ValueFormat::Php), None);
         assert_eq!(plain_string(php_flags::LONG, ValueFormat::Php), None);
@@ -733,17 +790,36 @@ mod concat_tests {
     #[test]
     fn appends_to_compressed_values_of_both_formats() {
         for format in [ValueFormat::Php, ValueFormat::Pylibmc] {
-            let opts = CodecOptions { format, compress_threshold: 100, user_flags: 7 };
+            let opts = CodecOptions {
+                format,
+                compress_threshold: 100,
+                user_flags: 7,
+                max_value_bytes: 1 << 20,
+            };
             let long = vec![b'a'; 5000];
             let stored = encode(&Value::Str(&long), &opts).unwrap();
             assert!(stored.data.len() < 1000, "{format:?}: stored compressed");
-            let out = concat(&stored.data, stored.flags, b"-end", false, &opts, 1 << 20).unwrap();
-            let back = decode(&out.data, out.flags, format, 1 << 20).unwrap();
+            let out = concat(
+                &stored.data,
+                stored.flags,
+                b"-end",
+                false,
+                &CodecOptions { max_value_bytes: 1 << 20, ..opts },
+            )
+            .unwrap();
+            let back = decode(&out.data, out.flags, &dec(format, 1 << 20)).unwrap();
             let mut want = long.clone();
             want.extend_from_slice(b"-end");
             assert_eq!(back, Decoded::Str(want), "{format:?}");
             assert_eq!(user_flags(out.flags), 7);
-            let out = concat(b"tail", 0, b"head-", true, &opts, 1 << 20).unwrap();
+            let out = concat(
+                b"tail",
+                0,
+                b"head-",
+                true,
+                &CodecOptions { max_value_bytes: 1 << 20, ..opts },
+            )
+            .unwrap();
             assert_eq!(out.data.as_ref(), b"head-tail");
         }
     }
@@ -756,12 +832,27 @@ mod tests {
 
     const MAX: usize = 1 << 20;
 
+    /// Decoding options of `format` with inflate limit `max`.
+    fn dec(format: ValueFormat, max: usize) -> CodecOptions {
+        CodecOptions { format, compress_threshold: 0, user_flags: 0, max_value_bytes: max }
+    }
+
     fn php(threshold: usize) -> CodecOptions {
-        CodecOptions { format: ValueFormat::Php, compress_threshold: threshold, user_flags: 0 }
+        CodecOptions {
+            format: ValueFormat::Php,
+            compress_threshold: threshold,
+            user_flags: 0,
+            max_value_bytes: MAX,
+        }
     }
 
     fn pylibmc(threshold: usize) -> CodecOptions {
-        CodecOptions { format: ValueFormat::Pylibmc, compress_threshold: threshold, user_flags: 0 }
+        CodecOptions {
+            format: ValueFormat::Pylibmc,
+            compress_threshold: threshold,
+            user_flags: 0,
+            max_value_bytes: MAX,
+        }
     }
 
     fn enc(value: Value<'_>, opts: CodecOptions) -> (Vec<u8>, u32) {
@@ -771,7 +862,7 @@ mod tests {
 
     fn round_trip(value: Value<'_>, opts: CodecOptions) -> Decoded {
         let (data, flags) = enc(value, opts);
-        decode(&data, flags, opts.format, MAX).unwrap()
+        decode(&data, flags, &dec(opts.format, MAX)).unwrap()
     }
 
     #[test]
@@ -841,7 +932,7 @@ mod tests {
 
     #[test]
     fn php_reads_floats_and_specials() {
-        let d = |s: &[u8]| decode(s, 2, ValueFormat::Php, MAX);
+        let d = |s: &[u8]| decode(s, 2, &dec(ValueFormat::Php, MAX));
         assert_eq!(d(b".5"), Ok(Decoded::Float(0.5)));
         assert_eq!(d(b"-.5"), Ok(Decoded::Float(-0.5)));
         assert_eq!(d(b"1e+20"), Ok(Decoded::Float(1e20)));
@@ -862,7 +953,7 @@ mod tests {
 
     #[test]
     fn integers_read_like_memcached_leaves_them() {
-        let d = |s: &[u8]| decode(s, 1, ValueFormat::Php, MAX);
+        let d = |s: &[u8]| decode(s, 1, &dec(ValueFormat::Php, MAX));
         assert_eq!(d(b"42"), Ok(Decoded::Int(42)));
         assert_eq!(d(b"9 "), Ok(Decoded::Int(9)), "decr pads with spaces");
         assert_eq!(d(b"+7"), Ok(Decoded::Int(7)));
@@ -887,7 +978,7 @@ mod tests {
 
     #[test]
     fn php_bool_reads_first_byte() {
-        let d = |s: &[u8]| decode(s, 3, ValueFormat::Php, MAX);
+        let d = |s: &[u8]| decode(s, 3, &dec(ValueFormat::Php, MAX));
         assert_eq!(d(b"1"), Ok(Decoded::Bool(true)));
         assert_eq!(d(b"10"), Ok(Decoded::Bool(true)));
         assert_eq!(d(b""), Ok(Decoded::Bool(false)));
@@ -906,18 +997,24 @@ mod tests {
             round_trip(Value::PhpSerialized(b"N;"), php(0)),
             Decoded::PhpSerialized(b"N;".to_vec())
         );
-        assert_eq!(decode(b"ig", 5, ValueFormat::Php, MAX), Ok(Decoded::Igbinary(b"ig".to_vec())));
-        assert_eq!(decode(b"mp", 7, ValueFormat::Php, MAX), Ok(Decoded::Msgpack(b"mp".to_vec())));
+        assert_eq!(
+            decode(b"ig", 5, &dec(ValueFormat::Php, MAX)),
+            Ok(Decoded::Igbinary(b"ig".to_vec()))
+        );
+        assert_eq!(
+            decode(b"mp", 7, &dec(ValueFormat::Php, MAX)),
+            Ok(Decoded::Msgpack(b"mp".to_vec()))
+        );
     }
 
     #[test]
     fn php_unknown_types() {
         for t in 8..=15u32 {
-            let err = decode(b"x", t, ValueFormat::Php, MAX).unwrap_err();
+            let err = decode(b"x", t, &dec(ValueFormat::Php, MAX)).unwrap_err();
             assert_eq!(err, ValueError::UnknownPhpType(t));
         }
         assert_eq!(
-            decode(b"x", 9, ValueFormat::Php, MAX).unwrap_err().to_string(),
+            decode(b"x", 9, &dec(ValueFormat::Php, MAX)).unwrap_err().to_string(),
             "unknown php-memcached value type 9"
         );
     }
@@ -929,7 +1026,10 @@ mod tests {
         assert_eq!(flags, 0x30, "COMPRESSED | ZLIB, type string");
         assert_eq!(&data[..4], &(big.len() as u32).to_le_bytes());
         assert_eq!(compress::zlib_decompress(&data[4..], MAX).unwrap(), big);
-        assert_eq!(decode(&data, flags, ValueFormat::Php, MAX), Ok(Decoded::Str(big.clone())));
+        assert_eq!(
+            decode(&data, flags, &dec(ValueFormat::Php, MAX)),
+            Ok(Decoded::Str(big.clone()))
+        );
 
         // Below the threshold, at 0, and for numbers: never.
         assert_eq!(enc(Value::Str(&big), php(big.len() + 1)).1, 0);
@@ -982,29 +1082,29 @@ mod tests {
         let mut data = 9u32.to_le_bytes().to_vec();
         data.extend_from_slice(&[2, b'a', b'b', b'c', (4 << 5), 2]);
         assert_eq!(
-            decode(&data, 0x50, ValueFormat::Php, MAX),
+            decode(&data, 0x50, &dec(ValueFormat::Php, MAX)),
             Ok(Decoded::Str(b"abcabcabc".to_vec()))
         );
         assert_eq!(
-            decode(&data, 0x56, ValueFormat::Php, MAX),
+            decode(&data, 0x56, &dec(ValueFormat::Php, MAX)),
             Ok(Decoded::Json(b"abcabcabc".to_vec()))
         );
         // Stated length larger or smaller than the real one.
         data[0] = 10;
         assert_eq!(
-            decode(&data, 0x50, ValueFormat::Php, MAX),
+            decode(&data, 0x50, &dec(ValueFormat::Php, MAX)),
             Err(ValueError::LengthMismatch { claimed: 10 })
         );
         data[0] = 8;
         assert_eq!(
-            decode(&data, 0x50, ValueFormat::Php, MAX),
+            decode(&data, 0x50, &dec(ValueFormat::Php, MAX)),
             Err(ValueError::LengthMismatch { claimed: 8 })
         );
         // Corrupt block.
         let mut bad = 9u32.to_le_bytes().to_vec();
         bad.extend_from_slice(&[2, b'a', b'b', b'c', (4 << 5), 9]);
         assert_eq!(
-            decode(&bad, 0x50, ValueFormat::Php, MAX),
+            decode(&bad, 0x50, &dec(ValueFormat::Php, MAX)),
             Err(ValueError::FastlzCorrupt("reference before the start"))
         );
     }
@@ -1013,7 +1113,7 @@ mod tests {
     fn php_decompression_guards() {
         let mut bomb = 2_000_000_000u32.to_le_bytes().to_vec();
         bomb.extend_from_slice(&compress::zlib_compress(&[0u8; 4096], 9));
-        let err = decode(&bomb, 0x30, ValueFormat::Php, MAX).unwrap_err();
+        let err = decode(&bomb, 0x30, &dec(ValueFormat::Php, MAX)).unwrap_err();
         assert_eq!(err, ValueError::ClaimsTooMuch { claimed: 2_000_000_000, limit: MAX });
         assert_eq!(
             err.to_string(),
@@ -1023,24 +1123,27 @@ mod tests {
         let mut liar = 100u32.to_le_bytes().to_vec();
         liar.extend_from_slice(&compress::zlib_compress(&[0u8; 4096], 9));
         assert_eq!(
-            decode(&liar, 0x30, ValueFormat::Php, MAX),
+            decode(&liar, 0x30, &dec(ValueFormat::Php, MAX)),
             Err(ValueError::LengthMismatch { claimed: 100 })
         );
-        assert_eq!(decode(b"abc", 0x30, ValueFormat::Php, MAX), Err(ValueError::MissingLength));
+        assert_eq!(
+            decode(b"abc", 0x30, &dec(ValueFormat::Php, MAX)),
+            Err(ValueError::MissingLength)
+        );
         let mut junk = 10u32.to_le_bytes().to_vec();
         junk.extend_from_slice(b"not zlib");
-        assert_eq!(decode(&junk, 0x30, ValueFormat::Php, MAX), Err(ValueError::ZlibCorrupt));
+        assert_eq!(decode(&junk, 0x30, &dec(ValueFormat::Php, MAX)), Err(ValueError::ZlibCorrupt));
         assert_eq!(
-            decode(&junk, 0x90, ValueFormat::Php, MAX).unwrap_err().to_string(),
+            decode(&junk, 0x90, &dec(ValueFormat::Php, MAX)).unwrap_err().to_string(),
             "zstd-compressed values are not supported"
         );
         assert_eq!(
-            decode(&junk, 0x10, ValueFormat::Php, MAX),
+            decode(&junk, 0x10, &dec(ValueFormat::Php, MAX)),
             Err(ValueError::UnknownCompression(0x10))
         );
         // Compression-type bits without COMPRESSED are ignored, as by php-memcached.
         assert_eq!(
-            decode(b"plain", 0x20, ValueFormat::Php, MAX),
+            decode(b"plain", 0x20, &dec(ValueFormat::Php, MAX)),
             Ok(Decoded::Str(b"plain".to_vec()))
         );
     }
@@ -1051,16 +1154,16 @@ mod tests {
         let e = encode(&Value::Int(5), &opts).unwrap();
         assert_eq!(e.flags, 0xBEEF_0001);
         assert_eq!(user_flags(e.flags), 0xBEEF);
-        assert_eq!(decode(&e.data, e.flags, ValueFormat::Php, MAX), Ok(Decoded::Int(5)));
+        assert_eq!(decode(&e.data, e.flags, &dec(ValueFormat::Php, MAX)), Ok(Decoded::Int(5)));
         let big = b"x".repeat(5000);
         let e =
             encode(&Value::Bytes(&big), &CodecOptions { user_flags: 0xFFFF, ..php(100) }).unwrap();
         assert_eq!(e.flags, 0xFFFF_8030);
-        assert_eq!(decode(&e.data, e.flags, ValueFormat::Php, MAX), Ok(Decoded::Bytes(big)));
+        assert_eq!(decode(&e.data, e.flags, &dec(ValueFormat::Php, MAX)), Ok(Decoded::Bytes(big)));
         let e = encode(&Value::Str(b"s"), &CodecOptions { user_flags: 3, ..pylibmc(0) }).unwrap();
         assert_eq!(e.flags, 0x0003_0010);
         assert_eq!(
-            decode(&e.data, e.flags, ValueFormat::Pylibmc, MAX),
+            decode(&e.data, e.flags, &dec(ValueFormat::Pylibmc, MAX)),
             Ok(Decoded::Str(b"s".to_vec()))
         );
     }
@@ -1089,7 +1192,7 @@ mod tests {
 
     #[test]
     fn pylibmc_reads() {
-        let d = |s: &[u8], f| decode(s, f, ValueFormat::Pylibmc, MAX);
+        let d = |s: &[u8], f| decode(s, f, &dec(ValueFormat::Pylibmc, MAX));
         assert_eq!(
             d(b"123456789012345678901234567890", 4),
             Ok(Decoded::BigInt("123456789012345678901234567890".into()))
@@ -1112,11 +1215,11 @@ mod tests {
         assert_eq!(flags, 16 | 8);
         assert_eq!(data[0], 0x78, "a bare zlib stream, no length prefix");
         assert_eq!(
-            decode(&data, flags, ValueFormat::Pylibmc, MAX),
+            decode(&data, flags, &dec(ValueFormat::Pylibmc, MAX)),
             Ok(Decoded::Str(big.clone().into_bytes()))
         );
         assert_eq!(
-            decode(&data, flags, ValueFormat::Pylibmc, 100),
+            decode(&data, flags, &dec(ValueFormat::Pylibmc, 100)),
             Err(ValueError::InflatesTooMuch { limit: 100 })
         );
         assert_eq!(enc(Value::Str(big.as_bytes()), pylibmc(0)).1, 16);
@@ -1131,8 +1234,8 @@ mod tests {
             flags in any::<u32>(),
             limit in 0usize..100_000,
         ) {
-            let _ = decode(&data, flags, ValueFormat::Php, limit);
-            let _ = decode(&data, flags, ValueFormat::Pylibmc, limit);
+            let _ = decode(&data, flags, &dec(ValueFormat::Php, limit));
+            let _ = decode(&data, flags, &dec(ValueFormat::Pylibmc, limit));
         }
 
         #[test]
@@ -1143,7 +1246,7 @@ mod tests {
         ) {
             let mut data = claimed.to_le_bytes().to_vec();
             data.extend_from_slice(&body);
-            let _ = decode(&data, kind, ValueFormat::Php, 4096);
+            let _ = decode(&data, kind, &dec(ValueFormat::Php, 4096));
         }
 
         #[test]

@@ -19,12 +19,6 @@ use crate::client::{client, mcring_client};
 use crate::status::mcring_status::{self, *};
 use crate::value::mcring_value;
 
-/// The largest value decoding inflates a compressed value to. A value's
-/// original size is not bounded by memcached's item size (it is stored
-/// compressed), so this is far above it; it only stops a corrupt or
-/// hostile value from claiming gigabytes.
-const MAX_DECODED_LEN: usize = 256 << 20;
-
 /// The kind of a decoded value.
 ///
 /// The numeric values are part of the ABI and never change.
@@ -100,12 +94,7 @@ unsafe fn encode<'a>(
         let out = unsafe { args::handle_out(out) }?;
         // SAFETY: forwarded from the caller.
         let c = unsafe { client(c) }?;
-        let config = c.config();
-        let options = CodecOptions {
-            format: config.value_format,
-            compress_threshold: config.compress_threshold,
-            user_flags,
-        };
+        let options = CodecOptions::of(c.config()).with_user_flags(user_flags);
         let encoded = value::encode(&value()?, &options)?;
         let item = Item { value: encoded.data.into_owned(), flags: encoded.flags, cas: None };
         args::give(out, mcring_value { item });
@@ -312,7 +301,7 @@ pub unsafe extern "C" fn mcring_decode(
         let out = unsafe { args::handle_out(out) }?;
         // SAFETY: forwarded from the caller.
         let (c, data) = unsafe { (client(c)?, args::value(data, len)?) };
-        let inner = value::decode(data, flags, c.config().value_format, MAX_DECODED_LEN)?;
+        let inner = value::decode(data, flags, &CodecOptions::of(c.config()))?;
         args::give(out, mcring_decoded { inner });
         Ok(MCRING_OK)
     })
@@ -335,7 +324,7 @@ pub unsafe extern "C" fn mcring_value_decode(
         let out = unsafe { args::handle_out(out) }?;
         // SAFETY: forwarded from the caller.
         let (c, v) = unsafe { (client(c)?, &args::borrow(v, "v")?.item) };
-        let inner = value::decode(&v.value, v.flags, c.config().value_format, MAX_DECODED_LEN)?;
+        let inner = value::decode(&v.value, v.flags, &CodecOptions::of(c.config()))?;
         args::give(out, mcring_decoded { inner });
         Ok(MCRING_OK)
     })

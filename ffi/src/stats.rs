@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, CString};
 
-use mcring::stats::Snapshot;
+use mcring::stats::{Snapshot, COUNTER_COUNT};
 
 use crate::args;
 use crate::boundary::{status_call, value_call};
@@ -44,6 +44,20 @@ pub struct mcring_counters {
     pub failovers: u64,
     /// Values written back to this server after it missed them.
     pub read_repairs: u64,
+    /// Quiet (noreply) writes the server answered with an error.
+    pub noreply_errors: u64,
+    /// Writes and deletes of this server's keys that took effect only on a
+    /// failover target (`MCRING_STORED_ELSEWHERE`).
+    pub stored_elsewhere: u64,
+    /// Keys queued to be deleted on this server before it serves again.
+    pub invalidations: u64,
+    /// Keys that could not be queued (the invalidation log was full).
+    pub invalidations_dropped: u64,
+    /// Flushes after an overflowed invalidation log that the server refused.
+    pub flush_refused: u64,
+    /// Idle pooled connections the server had closed, replaced by fresh
+    /// ones without an error.
+    pub reconnects: u64,
 }
 
 impl mcring_counters {
@@ -62,11 +76,17 @@ impl mcring_counters {
             replica_write_failures: s.replica_write_failures,
             failovers: s.failovers,
             read_repairs: s.read_repairs,
+            noreply_errors: s.noreply_errors,
+            stored_elsewhere: s.stored_elsewhere,
+            invalidations: s.invalidations,
+            invalidations_dropped: s.invalidations_dropped,
+            flush_refused: s.flush_refused,
+            reconnects: s.reconnects,
         }
     }
 
     /// Every value, in field order.
-    fn values(&self) -> [u64; 13] {
+    fn values(&self) -> [u64; COUNTER_COUNT] {
         [
             self.gets,
             self.hits,
@@ -81,13 +101,19 @@ impl mcring_counters {
             self.replica_write_failures,
             self.failovers,
             self.read_repairs,
+            self.noreply_errors,
+            self.stored_elsewhere,
+            self.invalidations,
+            self.invalidations_dropped,
+            self.flush_refused,
+            self.reconnects,
         ]
     }
 }
 
 /// The counter names, as C strings, in the order of `Snapshot::fields()`
 /// (which is also the field order of `mcring_counters`).
-const COUNTER_NAMES: [&std::ffi::CStr; 13] = [
+const COUNTER_NAMES: [&std::ffi::CStr; COUNTER_COUNT] = [
     c"gets",
     c"hits",
     c"misses",
@@ -101,6 +127,12 @@ const COUNTER_NAMES: [&std::ffi::CStr; 13] = [
     c"replica_write_failures",
     c"failovers",
     c"read_repairs",
+    c"noreply_errors",
+    c"stored_elsewhere",
+    c"invalidations",
+    c"invalidations_dropped",
+    c"flush_refused",
+    c"reconnects",
 ];
 
 /// A snapshot of a client's counters. Opaque; taken with
@@ -279,12 +311,18 @@ mod tests {
             replica_write_failures: 11,
             failovers: 12,
             read_repairs: 13,
+            noreply_errors: 14,
+            stored_elsewhere: 15,
+            invalidations: 16,
+            invalidations_dropped: 17,
+            flush_refused: 18,
+            reconnects: 19,
         };
         let c = mcring_counters::of(&snap);
         for (i, (_, v)) in snap.fields().iter().enumerate() {
             assert_eq!(unsafe { mcring_counters_value(&c, i) }, *v);
         }
-        assert_eq!(unsafe { mcring_counters_value(&c, 13) }, 0);
-        assert!(mcring_counter_name(13).is_null());
+        assert_eq!(unsafe { mcring_counters_value(&c, COUNTER_COUNT) }, 0);
+        assert!(mcring_counter_name(COUNTER_COUNT).is_null());
     }
 }

@@ -8,10 +8,11 @@ use mcring::{Error, Status};
 use crate::boundary::value_call;
 
 /// What a call did. `MCRING_OK` is 0; every other value says why the call
-/// did not do what was asked. `MCRING_NOT_FOUND`, `MCRING_NOT_STORED` and
-/// `MCRING_EXISTS` are outcomes the server chose (a miss, a declined `add`,
-/// a `cas` that lost the race) and leave `mcring_last_error()` unchanged;
-/// every other non-OK status sets it.
+/// did not do what was asked. `MCRING_NOT_FOUND`, `MCRING_NOT_STORED`,
+/// `MCRING_EXISTS` and `MCRING_STORED_ELSEWHERE` are outcomes (a miss, a
+/// declined `add`, a `cas` that lost the race, a write that only reached a
+/// failover target) and leave `mcring_last_error()` unchanged; every other
+/// non-OK status sets it.
 ///
 /// The numeric values are part of the ABI and never change.
 #[repr(C)]
@@ -55,12 +56,18 @@ pub enum mcring_status {
     MCRING_BUFFER_TOO_SMALL = 13,
     /// A bug in libmcring (a caught panic); the message says where.
     MCRING_INTERNAL_ERROR = 14,
+    /// The write or delete took effect, but not on the key's home copies:
+    /// their servers could not be reached, so it went to a failover target
+    /// (with a TTL of at most `gutter_ttl`), and the home copies are
+    /// invalidated before their servers serve again. An outcome, like
+    /// `MCRING_NOT_STORED`: `mcring_last_error()` is unchanged.
+    MCRING_STORED_ELSEWHERE = 15,
 }
 
 use mcring_status::*;
 
 /// Every status, in numeric order.
-const ALL: [mcring_status; 15] = [
+const ALL: [mcring_status; 16] = [
     MCRING_OK,
     MCRING_NOT_FOUND,
     MCRING_NOT_STORED,
@@ -76,6 +83,7 @@ const ALL: [mcring_status; 15] = [
     MCRING_NO_SERVERS,
     MCRING_BUFFER_TOO_SMALL,
     MCRING_INTERNAL_ERROR,
+    MCRING_STORED_ELSEWHERE,
 ];
 
 impl mcring_status {
@@ -106,6 +114,7 @@ impl mcring_status {
             Status::NotStored => MCRING_NOT_STORED,
             Status::Exists => MCRING_EXISTS,
             Status::NotFound => MCRING_NOT_FOUND,
+            Status::StoredElsewhere => MCRING_STORED_ELSEWHERE,
         }
     }
 
@@ -132,6 +141,7 @@ impl mcring_status {
             MCRING_NO_SERVERS => c"MCRING_NO_SERVERS",
             MCRING_BUFFER_TOO_SMALL => c"MCRING_BUFFER_TOO_SMALL",
             MCRING_INTERNAL_ERROR => c"MCRING_INTERNAL_ERROR",
+            MCRING_STORED_ELSEWHERE => c"MCRING_STORED_ELSEWHERE",
         }
     }
 }
@@ -197,5 +207,6 @@ mod tests {
         assert_eq!(mcring_status::of_outcome(Status::NotStored), MCRING_NOT_STORED);
         assert_eq!(mcring_status::of_outcome(Status::Exists), MCRING_EXISTS);
         assert_eq!(mcring_status::of_outcome(Status::NotFound), MCRING_NOT_FOUND);
+        assert_eq!(mcring_status::of_outcome(Status::StoredElsewhere), MCRING_STORED_ELSEWHERE);
     }
 }

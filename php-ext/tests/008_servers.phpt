@@ -62,7 +62,8 @@ $fresh->getMulti(['a', 'b', 'c']);
 $fresh->delete('a');
 $after = $fresh->getClientStats();
 $names = ['gets', 'hits', 'misses', 'sets', 'deletes', 'errors', 'timeouts', 'bytes_read', 'bytes_written',
-    'connects', 'replica_write_failures', 'failovers', 'read_repairs'];
+    'connects', 'replica_write_failures', 'failovers', 'read_repairs', 'noreply_errors', 'stored_elsewhere',
+    'invalidations', 'invalidations_dropped', 'flush_refused', 'reconnects'];
 check('getClientStats names', array_keys($after['total']) === $names && array_keys($after['servers']) === $servers);
 $d = fn($k) => $after['total'][$k] - $before['total'][$k];
 check('getClientStats counts', $d('gets') === 5 && $d('hits') === 2 && $d('misses') === 3 && $d('sets') === 1

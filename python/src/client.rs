@@ -132,14 +132,19 @@ impl Client {
         let (k, v, codec) = (key.as_bytes(), prepared.value(), self.codec);
         run(py, || {
             let encoded = codec.encode(&v, flags.0)?;
+            if noreply {
+                self.engine.store_noreply(mode, k, &encoded.data, encoded.flags, ttl.0)?;
+                return Ok(true);
+            }
             let status = self.engine.store(mode, k, &encoded.data, encoded.flags, ttl.0)?;
-            Ok(noreply || status.is_done())
+            Ok(status.is_done())
         })
     }
 
     /// append/prepend: the bytes are added to the stored value as the codec
-    /// sees it (a compressed value is inflated, extended, stored again); in
-    /// raw format they are added to the stored bytes.
+    /// sees it (a compressed value is inflated, extended, stored again, so
+    /// the reply is waited for even with `noreply`); in raw format they are
+    /// added to the stored bytes.
     fn store_raw(
         &self,
         py: Python<'_>,
@@ -154,6 +159,10 @@ impl Client {
         let prepend = mode == StoreMode::Prepend;
         let raw = self.codec.raw;
         let status = run(py, || {
+            if raw && noreply {
+                self.engine.store_noreply(mode, k, data, 0, 0)?;
+                return Ok(Status::Done);
+            }
             if raw {
                 self.engine.store(mode, k, data, 0, 0)
             } else {
@@ -163,7 +172,12 @@ impl Client {
         Ok(noreply || status.is_done())
     }
 
-    fn fetch(&self, py: Python<'_>, key: &Bound<'_, PyAny>, cmd: Retrieval) -> PyResult<Option<Read>> {
+    fn fetch(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        cmd: Retrieval,
+    ) -> PyResult<Option<Read>> {
         let key = Key::from_py(key)?;
         let (k, codec) = (key.as_bytes(), self.codec);
         run(py, || {
@@ -189,7 +203,9 @@ impl Client {
         let Some(read) = read else {
             return Ok(match (extra, with_flags) {
                 (Extra::Value, _) => default.unwrap_or_else(|| py.None()),
-                (Extra::Cas, false) => (py.None(), py.None()).into_pyobject(py)?.into_any().unbind(),
+                (Extra::Cas, false) => {
+                    (py.None(), py.None()).into_pyobject(py)?.into_any().unbind()
+                }
                 (Extra::Cas, true) => {
                     (py.None(), py.None(), py.None()).into_pyobject(py)?.into_any().unbind()
                 }
@@ -226,23 +242,18 @@ impl Client {
     ) -> PyResult<Option<u64>> {
         let key = Key::from_py(key)?;
         let k = key.as_bytes();
-        let step = |engine: &mcring::Client| {
-            if incr {
-                engine.incr(k, delta.0)
-            } else {
-                engine.decr(k, delta.0)
+        let engine = &self.engine;
+        let result = run(py, || match (initial, noreply, incr) {
+            // Created atomically when missing (meta ma N J); the reply is
+            // waited for even with noreply.
+            (Some(initial), _, true) => engine.incr_or_init(k, delta.0, initial.0, ttl.0).map(Some),
+            (Some(initial), _, false) => {
+                engine.decr_or_init(k, delta.0, initial.0, ttl.0).map(Some)
             }
-        };
-        let result = run(py, || {
-            let Some(initial) = initial else { return step(&self.engine) };
-            if let Some(n) = step(&self.engine)? {
-                return Ok(Some(n));
-            }
-            let text = initial.0.to_string();
-            if self.engine.add(k, text.as_bytes(), 0, ttl.0)?.is_done() {
-                return Ok(Some(initial.0));
-            }
-            step(&self.engine)
+            (None, true, true) => engine.incr_noreply(k, delta.0).map(|()| None),
+            (None, true, false) => engine.decr_noreply(k, delta.0).map(|()| None),
+            (None, false, true) => engine.incr(k, delta.0),
+            (None, false, false) => engine.decr(k, delta.0),
         })?;
         Ok(if noreply { None } else { result })
     }
@@ -338,16 +349,8 @@ impl Client {
     fn new(servers: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Client> {
         let py = servers.py();
         let (config, raw) = options::config_of(servers, options)?;
-        let codec = Codec {
-            options: CodecOptions {
-                format: config.value_format,
-                compress_threshold: config.compress_threshold,
-                user_flags: 0,
-            },
-            serializer: config.serializer,
-            max_len: config.max_value_bytes,
-            raw,
-        };
+        let codec =
+            Codec { options: CodecOptions::of(&config), serializer: config.serializer, raw };
         let engine = mcring::Client::new(config).map_err(|e| errors::to_py(py, e))?;
         Ok(Client { engine, codec })
     }
@@ -375,7 +378,12 @@ impl Client {
     /// `(value, cas)` of `key`, or `(None, None)` on a miss; with
     /// `with_flags`, `(value, flags, cas)`.
     #[pyo3(signature = (key, *, with_flags = false))]
-    fn gets(&self, py: Python<'_>, key: &Bound<'_, PyAny>, with_flags: bool) -> PyResult<Py<PyAny>> {
+    fn gets(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        with_flags: bool,
+    ) -> PyResult<Py<PyAny>> {
         let read = self.fetch(py, key, Retrieval::Gets)?;
         self.shape(py, read, Extra::Cas, with_flags, None)
     }
@@ -498,7 +506,13 @@ impl Client {
     /// Deletes `key`. True if it existed (with `noreply`, when sent).
     #[pyo3(signature = (key, *, noreply = false))]
     fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>, noreply: bool) -> PyResult<bool> {
-        Ok(self.remove(py, key)?.is_done() || noreply)
+        if noreply {
+            let key = Key::from_py(key)?;
+            let k = key.as_bytes();
+            run(py, || self.engine.delete_noreply(k))?;
+            return Ok(true);
+        }
+        Ok(self.remove(py, key)?.is_done())
     }
 
     /// Adds `delta` to a stored integer; the new value, or None if `key`
@@ -545,7 +559,11 @@ impl Client {
     ) -> PyResult<bool> {
         let key = Key::from_py(key)?;
         let k = key.as_bytes();
-        Ok(run(py, || self.engine.touch(k, ttl.0))?.is_done() || noreply)
+        if noreply {
+            run(py, || self.engine.touch_noreply(k, ttl.0))?;
+            return Ok(true);
+        }
+        Ok(run(py, || self.engine.touch(k, ttl.0))?.is_done())
     }
 
     /// A dict of the keys found, in one round trip per server. A key whose
@@ -624,14 +642,16 @@ impl Client {
                 .zip(&encoded)
                 .map(|(key, e)| SetItem { key, value: &e.data, flags: e.flags })
                 .collect();
-            self.engine.set_multi(&items, ttl.0)
+            if noreply {
+                // Sent, or not: whether each was stored is not waited for.
+                let sent = self.engine.set_multi_noreply(&items, ttl.0)?;
+                return Ok(sent.into_iter().map(|r| r.is_ok()).collect::<Vec<bool>>());
+            }
+            let results = self.engine.set_multi(&items, ttl.0)?;
+            Ok(results.into_iter().map(|r| matches!(r, Ok(s) if s.is_done())).collect())
         })?;
         let failed = PyList::empty(py);
-        for (key, result) in objects.iter().zip(results) {
-            let stored = match result {
-                Ok(status) => noreply || status.is_done(),
-                Err(_) => false,
-            };
+        for (key, stored) in objects.iter().zip(results) {
             if !stored {
                 failed.append(key)?;
             }
@@ -651,6 +671,10 @@ impl Client {
     ) -> PyResult<bool> {
         let keys = MultiKeys::new(keys, key_prefix)?;
         let slices = keys.slices();
+        if noreply {
+            run(py, || slices.iter().try_for_each(|k| self.engine.delete_noreply(k)))?;
+            return Ok(true);
+        }
         let results = run(py, || self.engine.delete_multi(&slices))?;
         let mut all = true;
         for result in results {
@@ -659,7 +683,7 @@ impl Client {
                 Err(e) => return Err(errors::to_py(py, e)),
             }
         }
-        Ok(all || noreply)
+        Ok(all)
     }
 
     /// Invalidates every item on every server (after `delay` seconds).
@@ -791,9 +815,10 @@ impl Client {
     }
 
     fn __delitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        match self.remove(py, key)? {
-            Status::Done => Ok(()),
-            _ => Err(PyKeyError::new_err(key.clone().unbind())),
+        if self.remove(py, key)?.is_done() {
+            Ok(())
+        } else {
+            Err(PyKeyError::new_err(key.clone().unbind()))
         }
     }
 

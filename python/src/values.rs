@@ -37,12 +37,11 @@ fn json_encode(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// How a client turns values into stored bytes and flags, and back.
 #[derive(Clone, Copy, Debug)]
 pub struct Codec {
-    /// The codec's options (flags convention, compression threshold).
+    /// The codec's options (flags convention, compression threshold, size
+    /// limit).
     pub options: CodecOptions,
     /// How dicts, lists and `None` are stored.
     pub serializer: Serializer,
-    /// The largest value a compressed value may inflate to.
-    pub max_len: usize,
     /// `value_format="raw"`: values are bytes stored as they are, with the
     /// flags the caller gives, and read back as bytes with their flags
     /// (for a serializer of the caller's own, such as pymemcache's serde).
@@ -153,13 +152,11 @@ impl Codec {
             return self.pickle(obj);
         }
         if structure {
-            let text = json_encode(py)?
-                .call1((obj,))
-                .map_err(|e| {
-                    let err = errors::bad_value(py, format!("cannot store as JSON: {e}"));
-                    err.set_cause(py, Some(e));
-                    err
-                })?;
+            let text = json_encode(py)?.call1((obj,)).map_err(|e| {
+                let err = errors::bad_value(py, format!("cannot store as JSON: {e}"));
+                err.set_cause(py, Some(e));
+                err
+            })?;
             let text = text.cast::<PyString>()?.encode_utf8()?;
             return Ok(Prepared { payload: Some(text), kind: Kind::Json });
         }
@@ -227,7 +224,7 @@ impl Codec {
         if self.raw {
             return Ok(Decoded::Bytes(data.to_vec()));
         }
-        value::decode(data, flags, self.options.format, self.max_len)
+        value::decode(data, flags, &self.options)
     }
 
     /// The caller's part of a stored value's flags: bits 16–31, or all of

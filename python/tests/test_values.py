@@ -171,6 +171,31 @@ def test_value_over_max_value_bytes(memcached):
     assert mc.set("k", b"x" * 100)
 
 
+def test_size_limit_is_on_the_uncompressed_value(memcached):
+    # A value that compresses under the limit but is over it uncompressed
+    # would be stored and then be unreadable: it is refused at set.
+    mc = mcring.Client([memcached.addr], max_value_bytes=1_000_000)
+    big = "x" * 1_500_000
+    with pytest.raises(mcring.BadValueError, match="max_value_bytes"):
+        mc.set("big", big)
+    assert memcached.raw_get("big") is None
+    mc.set("fits", "x" * 1_000_000)
+    assert mc.get("fits") == "x" * 1_000_000
+
+
+def test_inflating_is_bounded_by_max_value_bytes(memcached):
+    # A zlib bomb (php layout: 4-byte length, then zlib) that claims a small
+    # size but inflates far past it, and one that claims a huge size.
+    mc = mcring.Client([memcached.addr], max_value_bytes=10_000)
+    bomb = zlib.compress(b"\0" * 5_000_000)
+    memcached.raw_set("liar", PHP_STRING | PHP_COMPRESSED_ZLIB, (100).to_bytes(4, "little") + bomb)
+    memcached.raw_set("huge", PHP_STRING | PHP_COMPRESSED_ZLIB, (10**9).to_bytes(4, "little") + bomb)
+    for key in ["liar", "huge"]:
+        with pytest.raises(mcring.UnreadableValueError):
+            mc.get(key)
+    assert mc.set("after", "ok") and mc.get("after") == "ok"
+
+
 PYLIBMC_VALUES = [
     (b"raw", PYLIBMC_BYTES, b"raw"),
     ("text ✓", PYLIBMC_TEXT, "text ✓".encode()),

@@ -339,14 +339,17 @@ static void server_errors(mcring_client *c) {
 }
 
 static void protocol_errors(mcring_client *c) {
-  /* A reply over this client's max_value_bytes is a protocol error: the
-     client will not buffer it. */
+  /* A reply over this client's max_value_bytes is refused: the client
+     skips it unread, and the connection serves the next request. */
   uint8_t data[5000] = {0};
   CHECK_STATUS(mcring_set(c, S("five-k"), data, sizeof data, 0, 0), MCRING_OK);
   mcring_client *small = test_client_with("prefix=err: max_value_bytes=1000");
   mcring_value *v = NULL;
   CHECK_STATUS(mcring_get(small, S("five-k"), &v), MCRING_PROTOCOL_ERROR);
-  CHECK(v == NULL && last_error_has("over limit 1000"));
+  CHECK(v == NULL && last_error_has("over max_value_bytes 1000"));
+  CHECK_STATUS(mcring_set(small, S("small"), U("ok"), 0, 0), MCRING_OK);
+  CHECK_STATUS(mcring_get(small, S("small"), &v), MCRING_OK);
+  mcring_value_free(v);
   mcring_client_free(small);
 }
 

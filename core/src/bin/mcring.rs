@@ -282,7 +282,7 @@ fn get(servers: Option<String>, args: Vec<String>) -> Result<u8, Failure> {
 fn display_value(client: &Client, item: &mcring::Item) -> Vec<u8> {
     use mcring::value::{decode, php_double_text, Decoded};
     let config = client.config();
-    match decode(&item.value, item.flags, config.value_format, config.max_value_bytes) {
+    match decode(&item.value, item.flags, &mcring::value::CodecOptions::of(config)) {
         Ok(Decoded::Str(b) | Decoded::Bytes(b) | Decoded::Json(b)) => b,
         Ok(Decoded::Pickle(b) | Decoded::PhpSerialized(b) | Decoded::Igbinary(b)) => b,
         Ok(Decoded::Msgpack(b)) => b,

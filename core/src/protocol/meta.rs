@@ -315,6 +315,15 @@ pub enum MetaReply<'a> {
         /// The return flags.
         flags: MetaFlags<'a>,
     },
+    /// A `VA` header announcing more than [`Limits::max_value_len`] bytes.
+    /// Only the header line is consumed: the caller must skip the next
+    /// `len + 2` bytes (the data block and its `\r\n`).
+    Oversized {
+        /// The announced length of the data block.
+        len: u64,
+        /// The return flags.
+        flags: MetaFlags<'a>,
+    },
     /// `HD <flags>*`: success without a value (hit, stored, deleted, ...).
     Hit(MetaFlags<'a>),
     /// `EN <flags>*`: `mg` miss. memcached 1.6 echoes `O` and `k` here.
@@ -396,13 +405,16 @@ fn parse_value<'a>(
     };
     let size = size.unwrap_or_default();
     let size_number = parse_u64(size).ok_or_else(|| ProtocolError::bad_number("VA size", size))?;
-    let size = usize::try_from(size_number)
-        .ok()
-        .filter(|size| *size <= limits.max_value_len)
-        .ok_or_else(|| ProtocolError::value_too_large("VA", size_number, limits.max_value_len))?;
     let flags = match flags {
         Some(flags) => MetaFlags::parse(flags, line)?,
         None => MetaFlags::default(),
+    };
+    let size = match usize::try_from(size_number) {
+        Ok(size) if size <= limits.max_value_len => size,
+        _ if size_number <= super::MAX_SKIPPABLE_LEN => {
+            return Ok(Some((MetaReply::Oversized { len: size_number, flags }, line_len)));
+        }
+        _ => return Err(ProtocolError::value_too_large("VA", size_number, limits.max_value_len)),
     };
     Ok(split_data_block(buf, line_len, size)?
         .map(|(data, end)| (MetaReply::Value { data, flags }, end)))
@@ -574,6 +586,12 @@ mod tests {
         let err = error_of(b"VA 99999999999 f0\r\n");
         assert_eq!(err.kind(), ProtocolErrorKind::ValueTooLarge);
         assert_eq!(err.to_string(), "VA length 99999999999 over limit 1048576");
+        assert_eq!(
+            parse(b"VA 1048577 t5\r\n")
+                .unwrap()
+                .map(|(r, n)| (matches!(r, MetaReply::Oversized { len: 1_048_577, .. }), n)),
+            Some((true, 15))
+        );
         assert!(parse(b"VA 1048576\r\n").unwrap().is_none());
         assert_eq!(error_of(b"VA 2\r\nabc\r\n").kind(), ProtocolErrorKind::BadDataTerminator);
         assert_eq!(error_of(b"VA 2 c1\r\nab\n\r").kind(), ProtocolErrorKind::BadDataTerminator);

@@ -27,9 +27,15 @@ pub use meta::{
     MetaReply,
 };
 pub use text::{
-    encode_arith, encode_delete, encode_flush_all, encode_retrieval, encode_stats, encode_storage,
-    encode_touch, encode_version, parse_text_reply, Arith, Retrieval, Storage, TextReply,
+    encode_arith, encode_delete, encode_flush_all, encode_metadump, encode_retrieval, encode_stats,
+    encode_storage, encode_touch, encode_version, parse_metadump_line, parse_text_reply, Arith,
+    MetadumpLine, Retrieval, Storage, TextReply,
 };
+
+/// The longest data block a reply may announce and still be skipped (see
+/// `TextReply::Oversized`): memcached stores no item over 1 GiB, so a longer
+/// announcement is garbage and a protocol error.
+pub const MAX_SKIPPABLE_LEN: u64 = 1 << 30;
 
 /// Bounds on what a parser accepts from a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +197,30 @@ fn split_data_block(
     }
 }
 
+/// The longest exptime memcached reads as relative seconds; a larger one is
+/// an absolute Unix time.
+pub const MAX_RELATIVE_EXPTIME: i64 = 30 * 24 * 3600;
+
+/// The exptime that gives an item rewritten now the `remaining` lifetime in
+/// seconds that memcached reported for it (meta `t`; -1 = never expires):
+/// relative up to 30 days, an absolute Unix time beyond (a relative exptime
+/// over 30 days would be read as a time in 1970 and expire the item at
+/// once), and 1 second for an item on the point of expiring (0 would make it
+/// immortal).
+pub fn exptime_for_remaining(remaining: i64) -> u32 {
+    match remaining {
+        -1 => 0,
+        r if r <= 0 => 1,
+        r if r <= MAX_RELATIVE_EXPTIME => r as u32,
+        r => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            (now + r).min(u32::MAX as i64) as u32
+        }
+    }
+}
+
 /// Parses a decimal `u64`: digits only, no sign, no overflow.
 fn parse_u64(token: &[u8]) -> Option<u64> {
     if token.is_empty() {
@@ -251,6 +281,21 @@ mod tests {
         assert_eq!(parse_u64(b" 1"), None);
         assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
         assert_eq!(parse_u32(b"4294967296"), None);
+    }
+
+    #[test]
+    fn remaining_lifetimes_become_exptimes() {
+        assert_eq!(exptime_for_remaining(-1), 0);
+        assert_eq!(exptime_for_remaining(0), 1);
+        assert_eq!(exptime_for_remaining(10), 10);
+        assert_eq!(exptime_for_remaining(29 * 24 * 3600), 29 * 24 * 3600);
+        assert_eq!(exptime_for_remaining(MAX_RELATIVE_EXPTIME), MAX_RELATIVE_EXPTIME as u32);
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+                as i64;
+        let forty_days = 40 * 24 * 3600;
+        let abs = exptime_for_remaining(forty_days) as i64;
+        assert!((abs - (now + forty_days)).abs() <= 2, "absolute time {abs}");
     }
 
     #[test]

@@ -210,6 +210,18 @@ pub enum TextReply<'a> {
         /// The CAS token, sent for `gets` and `gats`.
         cas: Option<u64>,
     },
+    /// A `VALUE` header announcing more than [`Limits::max_value_len`]
+    /// bytes. Only the header line is consumed: the caller must skip the
+    /// next `len + 2` bytes (the data block and its `\r\n`) and report the
+    /// key as too large; the stream stays in step.
+    Oversized {
+        /// The key as the server sent it (prefix included).
+        key: &'a [u8],
+        /// The item's client flags.
+        flags: u32,
+        /// The announced length of the data block.
+        len: u64,
+    },
     /// `END`: the end of a retrieval or `stats` reply.
     End,
     /// `STORED`.
@@ -363,18 +375,118 @@ fn parse_value<'a>(
     let flags = parse_u32(flags).ok_or_else(|| ProtocolError::bad_number("VALUE flags", flags))?;
     let len_number =
         parse_u64(len).ok_or_else(|| ProtocolError::bad_number("VALUE length", len))?;
-    let len = usize::try_from(len_number)
-        .ok()
-        .filter(|len| *len <= limits.max_value_len)
-        .ok_or_else(|| ProtocolError::value_too_large("VALUE", len_number, limits.max_value_len))?;
     let cas = match cas {
         Some(cas) => {
             Some(parse_u64(cas).ok_or_else(|| ProtocolError::bad_number("VALUE cas", cas))?)
         }
         None => None,
     };
+    let len = match usize::try_from(len_number) {
+        Ok(len) if len <= limits.max_value_len => len,
+        _ if len_number <= super::MAX_SKIPPABLE_LEN => {
+            return Ok(Some((TextReply::Oversized { key, flags, len: len_number }, line_len)));
+        }
+        _ => return Err(ProtocolError::value_too_large("VALUE", len_number, limits.max_value_len)),
+    };
     Ok(split_data_block(buf, line_len, len)?
         .map(|(data, end)| (TextReply::Value { key, flags, data, cas }, end)))
+}
+
+/// Appends `lru_crawler metadump all\r\n`: one line per stored key, then
+/// `END`.
+pub fn encode_metadump(buf: &mut Vec<u8>) {
+    buf.extend_from_slice(b"lru_crawler metadump all\r\n");
+}
+
+/// One line of a `lru_crawler metadump` reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetadumpLine {
+    /// `key=<url-encoded> exp=<t> la=<t> cas=<n> fetch=<yes|no> cls=<n> size=<n>`.
+    Key {
+        /// The key, URL-decoded (prefix included).
+        key: Vec<u8>,
+        /// Expiry as a Unix time, -1 for never.
+        exptime: i64,
+        /// Last access as a Unix time.
+        last_access: i64,
+        /// The CAS token.
+        cas: u64,
+        /// The item's size in bytes.
+        size: u32,
+    },
+    /// `END`: the dump is complete.
+    End,
+    /// Any other line: `BUSY ...`, `ERROR`, `CLIENT_ERROR ...` (the server
+    /// refused the dump), with its text.
+    Refused(Vec<u8>),
+}
+
+/// Parses one line of a `lru_crawler metadump` reply; `Ok(None)` while the
+/// line is incomplete. memcached ends key lines with a bare `\n` (and `END`
+/// with `\r\n`): both are accepted here. Unknown fields of a key line are
+/// ignored (memcached adds some over versions).
+pub fn parse_metadump_line(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Option<(MetadumpLine, usize)>, ProtocolError> {
+    let window = buf.get(..limits.max_line_len).unwrap_or(buf);
+    let Some(newline) = memchr::memchr(b'\n', window) else {
+        if buf.len() >= limits.max_line_len {
+            return Err(ProtocolError::new(
+                super::ProtocolErrorKind::LineTooLong,
+                format!("unterminated line over {} bytes", limits.max_line_len),
+            ));
+        }
+        return Ok(None);
+    };
+    let used = newline + 1;
+    let line = &window[..newline];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line == b"END" {
+        return Ok(Some((MetadumpLine::End, used)));
+    }
+    let Some(rest) = line.strip_prefix(b"key=") else {
+        return Ok(Some((MetadumpLine::Refused(line.to_vec()), used)));
+    };
+    let mut fields = rest.split(|&b| b == b' ');
+    let key = url_decode(fields.next().unwrap_or_default())
+        .ok_or_else(|| ProtocolError::malformed("metadump", line))?;
+    let (mut exptime, mut last_access, mut cas, mut size) = (-1i64, 0i64, 0u64, 0u32);
+    for field in fields {
+        let Some(eq) = field.iter().position(|&b| b == b'=') else { continue };
+        let (name, value) = (&field[..eq], &field[eq + 1..]);
+        let signed = |v: &[u8]| match v.strip_prefix(b"-") {
+            Some(digits) => parse_u64(digits).and_then(|n| i64::try_from(n).ok()).map(|n| -n),
+            None => parse_u64(v).and_then(|n| i64::try_from(n).ok()),
+        };
+        let bad = || ProtocolError::bad_number("metadump", field);
+        match name {
+            b"exp" => exptime = signed(value).ok_or_else(bad)?,
+            b"la" => last_access = signed(value).ok_or_else(bad)?,
+            b"cas" => cas = parse_u64(value).ok_or_else(bad)?,
+            b"size" => size = parse_u32(value).ok_or_else(bad)?,
+            _ => {}
+        }
+    }
+    Ok(Some((MetadumpLine::Key { key, exptime, last_access, cas, size }, used)))
+}
+
+/// Decodes `%XX` escapes; `None` for a malformed escape.
+fn url_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            let text = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(text, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -475,6 +587,37 @@ mod tests {
     }
 
     #[test]
+    fn metadump_lines() {
+        let limits = Limits::default();
+        let line = b"key=a%20b%25 exp=-1 la=1700000000 cas=7 fetch=no cls=1 size=68\nEND\r\n";
+        let (first, used) = parse_metadump_line(line, &limits).unwrap().unwrap();
+        assert_eq!(
+            first,
+            MetadumpLine::Key {
+                key: b"a b%".to_vec(),
+                exptime: -1,
+                last_access: 1_700_000_000,
+                cas: 7,
+                size: 68
+            }
+        );
+        assert_eq!(
+            parse_metadump_line(&line[used..], &limits).unwrap().unwrap().0,
+            MetadumpLine::End
+        );
+        assert_eq!(
+            parse_metadump_line(b"BUSY currently processing crawler request\r\n", &limits)
+                .unwrap()
+                .unwrap()
+                .0,
+            MetadumpLine::Refused(b"BUSY currently processing crawler request".to_vec())
+        );
+        assert!(parse_metadump_line(b"key=%zz exp=1\r\n", &limits).is_err());
+        assert!(parse_metadump_line(b"key=k exp=x\r\n", &limits).is_err());
+        assert_eq!(parse_metadump_line(b"key=k exp", &limits), Ok(None));
+    }
+
+    #[test]
     fn simple_replies() {
         assert_eq!(parse_one(b"END\r\n"), TextReply::End);
         assert_eq!(parse_one(b"STORED\r\n"), TextReply::Stored);
@@ -540,7 +683,14 @@ mod tests {
         let err = error_of(b"VALUE k 0 99999999999\r\n");
         assert_eq!(err.kind(), ProtocolErrorKind::ValueTooLarge);
         assert_eq!(err.to_string(), "VALUE length 99999999999 over limit 1048576");
-        assert_eq!(error_of(b"VALUE k 0 1048577\r\n").kind(), ProtocolErrorKind::ValueTooLarge);
+        // Over the limit but a length memcached can have: only the header
+        // is consumed, for the caller to skip the data.
+        assert_eq!(
+            parse(b"VALUE k 7 1048577\r\nxx").unwrap(),
+            Some((TextReply::Oversized { key: b"k", flags: 7, len: 1_048_577 }, 19))
+        );
+        let at_limit = format!("VALUE k 0 {}\r\n", super::super::MAX_SKIPPABLE_LEN + 1);
+        assert_eq!(error_of(at_limit.as_bytes()).kind(), ProtocolErrorKind::ValueTooLarge);
         assert!(parse(b"VALUE k 0 1048576\r\n").unwrap().is_none());
         let err = error_of(b"VALUE k 0 2\r\nabc\r\n");
         assert_eq!(err.kind(), ProtocolErrorKind::BadDataTerminator);
@@ -600,8 +750,10 @@ mod tests {
     fn value_limit_is_configurable() {
         let limits = Limits { max_value_len: 3, max_line_len: 4096 };
         assert!(parse_text_reply(b"VALUE k 0 3\r\nabc\r\n", &limits).unwrap().is_some());
-        let err = parse_text_reply(b"VALUE k 0 4\r\n", &limits).unwrap_err();
-        assert_eq!(err.to_string(), "VALUE length 4 over limit 3");
+        assert_eq!(
+            parse_text_reply(b"VALUE k 0 4\r\n", &limits).unwrap(),
+            Some((TextReply::Oversized { key: b"k", flags: 0, len: 4 }, 13))
+        );
     }
 
     /// Parses every whole reply at the front of `buf`.
