@@ -396,3 +396,12 @@ def test_users_pylibmc_code_runs_with_the_import_changed(start_memcached):
     owner = results["mcring.pylibmc"][4][0][0]
     servers[owner].kill()
     assert ours["load_session"]("s0") == {"user": "s0", "n": 0}
+
+
+def test_noreply_behavior(memcached):
+    mc = mcring.pylibmc.Client([memcached.addr], behaviors={"_noreply": True})
+    assert mc.behaviors["_noreply"] == 1
+    assert mc.add("k", 1) is True and mc.add("k", 2) is True, "not waited for"
+    assert mc.get("k") == 1
+    assert mc.delete("nope") is True
+    assert mc.set_multi({"a": 1}) == [] and mc.get("a") == 1

@@ -56,6 +56,30 @@ def test_noreply_writes(mc, memcached):
     assert mc.get_multi(["a", "b"]) == {}
 
 
+def test_noreply_is_not_waited_for(memcached):
+    """A stopped server never answers: a noreply write still returns at
+    once (it only has to be sent), where a waited-for one times out."""
+    mc = mcring.Client([memcached.addr], io_timeout_ms=300)
+    assert mc.set("warm", 1)
+    memcached.pause()
+    try:
+        start = time.monotonic()
+        for i in range(20):
+            assert mc.set("k%d" % i, "v", noreply=True) is True
+        assert time.monotonic() - start < 0.25, "20 sends, no reply awaited"
+        with pytest.raises(mcring.TimeoutError):
+            mc.set("waited", "v")
+    finally:
+        memcached.resume()
+
+
+def test_noreply_errors_are_counted_not_misread(mc, memcached):
+    mc.set("s", "text")
+    assert mc.incr("s", 1, noreply=True) is None  # the server refuses: not a number
+    assert mc.get("s") == "text", "the refusal is not read as this reply"
+    assert mc.stats()[memcached.addr]["noreply_errors"] == 1
+
+
 def test_get_and_touch(mc, memcached):
     assert mc.get_and_touch("k", 100) is None
     assert mc.get_and_touch("k", 100, "dflt") == "dflt"

@@ -227,6 +227,8 @@ class Client:
             raise NotSupportedError(str(e)) from None
         self._behaviors = merged
         self._explicit = explicit
+        # libmemcached's NOREPLY: writes are sent without waiting for replies.
+        self._noreply = bool(merged["_noreply"])
         self._mc = mc
 
     def __repr__(self):
@@ -300,7 +302,7 @@ class Client:
     def _store(self, op, key, value, time, min_compress_len, compress_level):
         data, flags = self._store_args(value)
         try:
-            return op(key, data, _ttl(time), flags=flags)
+            return op(key, data, _ttl(time), flags=flags, noreply=self._noreply)
         except mcring.Error as e:
             raise translate(e) from None
 
@@ -324,14 +326,14 @@ class Client:
     def append(self, key, val, time=0, min_compress_len=0, compress_level=-1):
         """Appends bytes to an existing value; True when stored."""
         try:
-            return self._mc.append(key, val)
+            return self._mc.append(key, val, noreply=self._noreply)
         except mcring.Error as e:
             raise translate(e) from None
 
     def prepend(self, key, val, time=0, min_compress_len=0, compress_level=-1):
         """Prepends bytes to an existing value; True when stored."""
         try:
-            return self._mc.prepend(key, val)
+            return self._mc.prepend(key, val, noreply=self._noreply)
         except mcring.Error as e:
             raise translate(e) from None
 
@@ -353,7 +355,7 @@ class Client:
     def delete(self, key):
         """Deletes ``key``; True if it existed."""
         try:
-            return self._mc.delete(key)
+            return self._mc.delete(key, noreply=self._noreply)
         except mcring.Error as e:
             raise translate(e) from None
 
@@ -381,7 +383,7 @@ class Client:
     def touch(self, key, seconds):
         """Sets the TTL of ``key``; True if it exists."""
         try:
-            return self._mc.touch(key, _ttl(seconds))
+            return self._mc.touch(key, _ttl(seconds), noreply=self._noreply)
         except mcring.Error as e:
             raise translate(e) from None
 
@@ -407,7 +409,7 @@ class Client:
         try:
             if self._hooks:
                 return self._store_each(self._mc.set, keys, time, key_prefix)
-            return self._mc.set_multi(keys, _ttl(time), key_prefix or None)
+            return self._mc.set_multi(keys, _ttl(time), key_prefix or None, noreply=self._noreply)
         except mcring.Error as e:
             raise translate(e) from None
 
@@ -425,14 +427,14 @@ class Client:
         for key, value in mapping.items():
             data, flags = self._store_args(value)
             full = prefix + _key_bytes(key) if prefix else key
-            if not op(full, data, ttl, flags=flags):
+            if not op(full, data, ttl, flags=flags, noreply=self._noreply):
                 failed.append(key)
         return failed
 
     def delete_multi(self, keys, key_prefix=None):
         """Deletes every key; True if every one existed."""
         try:
-            return self._mc.delete_multi(keys, key_prefix or None)
+            return self._mc.delete_multi(keys, key_prefix or None, noreply=self._noreply)
         except mcring.Error as e:
             raise translate(e) from None
 
