@@ -86,6 +86,11 @@ class Client:
     ``read_repair``, ``value_format`` (``"php"`` or ``"pylibmc"``),
     ``serializer`` (``"json"`` or ``"pickle"``), ``compress_threshold``.
 
+    Every key command takes ``server_key=``: the keys are then placed by
+    that key instead of their own, exactly as libmemcached's ``*_by_key``
+    functions (and php-memcached's ``getByKey``, ``setByKey``...) place them,
+    so related keys share a server.
+
     Safe to share between threads (the GIL is released during network I/O);
     after ``os.fork()`` the child opens its own connections. No connection is
     opened until a request needs one. Raises ``ConfigError`` for a bad
@@ -96,22 +101,44 @@ class Client:
     @property
     def servers(self) -> List[str]:
         """The configured servers as ``"host:port"``, in order."""
-    def get(self, key: Key, default: Any = None, *, with_flags: bool = False) -> Any:
+    def get(
+        self,
+        key: Key,
+        default: Any = None,
+        *,
+        with_flags: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Any:
         """The value of ``key``, or ``default`` on a miss; with ``with_flags``,
         ``(value, flags)``."""
-    def gets(self, key: Key, *, with_flags: bool = False) -> Tuple[Any, ...]:
+    def gets(
+        self,
+        key: Key,
+        *,
+        with_flags: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Tuple[Any, ...]:
         """``(value, cas)`` of ``key``, or ``(None, None)`` on a miss; with
         ``with_flags``, ``(value, flags, cas)``."""
     def get_and_touch(
-        self, key: Key, ttl: int, default: Any = None, *, with_flags: bool = False
+        self, key: Key, ttl: int, default: Any = None, *, with_flags: bool = False,
+        server_key: Optional[Key] = None,
     ) -> Any:
         """The value of ``key``, setting its TTL (memcached ``gat``), or
         ``default`` on a miss; with ``with_flags``, ``(value, flags)``."""
-    def gets_and_touch(self, key: Key, ttl: int, *, with_flags: bool = False) -> Tuple[Any, ...]:
+    def gets_and_touch(
+        self,
+        key: Key,
+        ttl: int,
+        *,
+        with_flags: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Tuple[Any, ...]:
         """``(value, cas)`` of ``key``, setting its TTL (memcached ``gats``), or
         ``(None, None)`` on a miss; with ``with_flags``, ``(value, flags, cas)``."""
     def set(
-        self, key: Key, value: Any, ttl: int = 0, *, flags: int = 0, noreply: bool = False
+        self, key: Key, value: Any, ttl: int = 0, *, flags: int = 0, noreply: bool = False,
+        server_key: Optional[Key] = None,
     ) -> bool:
         """Stores ``value`` under ``key``. True when stored (with ``noreply``,
         when sent: the server's answer is not waited for). ``flags`` are the
@@ -120,17 +147,33 @@ class Client:
         non-int TTL, or a value of a type the format cannot store, raises
         ``BadValueError``."""
     def add(
-        self, key: Key, value: Any, ttl: int = 0, *, flags: int = 0, noreply: bool = False
+        self, key: Key, value: Any, ttl: int = 0, *, flags: int = 0, noreply: bool = False,
+        server_key: Optional[Key] = None,
     ) -> bool:
         """Stores ``value`` only if ``key`` does not exist. True when stored."""
     def replace(
-        self, key: Key, value: Any, ttl: int = 0, *, flags: int = 0, noreply: bool = False
+        self, key: Key, value: Any, ttl: int = 0, *, flags: int = 0, noreply: bool = False,
+        server_key: Optional[Key] = None,
     ) -> bool:
         """Stores ``value`` only if ``key`` exists. True when stored."""
-    def append(self, key: Key, value: Union[str, bytes], *, noreply: bool = False) -> bool:
+    def append(
+        self,
+        key: Key,
+        value: Union[str, bytes],
+        *,
+        noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
         """Appends ``value`` to the stored value of an existing key (a value stored
         compressed is inflated, extended and stored again). True when stored."""
-    def prepend(self, key: Key, value: Union[str, bytes], *, noreply: bool = False) -> bool:
+    def prepend(
+        self,
+        key: Key,
+        value: Union[str, bytes],
+        *,
+        noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
         """Prepends ``value`` to the stored value of an existing key (as ``append``)."""
     def cas(
         self,
@@ -141,9 +184,10 @@ class Client:
         *,
         flags: int = 0,
         noreply: bool = False,
+        server_key: Optional[Key] = None,
     ) -> bool:
         """Stores ``value`` only if ``key`` still has CAS token ``cas`` (from ``gets``)."""
-    def delete(self, key: Key, *, noreply: bool = False) -> bool:
+    def delete(self, key: Key, *, noreply: bool = False, server_key: Optional[Key] = None) -> bool:
         """Deletes ``key``. True if it existed."""
     def incr(
         self,
@@ -153,6 +197,7 @@ class Client:
         ttl: int = 0,
         *,
         noreply: bool = False,
+        server_key: Optional[Key] = None,
     ) -> Optional[int]:
         """Adds ``delta`` to a stored integer; the new value, or None if ``key``
         does not exist. With ``initial``, a missing key is created atomically
@@ -167,13 +212,22 @@ class Client:
         ttl: int = 0,
         *,
         noreply: bool = False,
+        server_key: Optional[Key] = None,
     ) -> Optional[int]:
         """Subtracts ``delta`` from a stored integer, stopping at 0; the new
         value, or None if ``key`` does not exist (``initial`` as for ``incr``)."""
-    def touch(self, key: Key, ttl: int, *, noreply: bool = False) -> bool:
+    def touch(
+        self,
+        key: Key,
+        ttl: int,
+        *,
+        noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
         """Sets the TTL of ``key``. True if it exists."""
     def get_multi(
-        self, keys: Iterable[Key], key_prefix: Optional[Key] = None, *, with_flags: bool = False
+        self, keys: Iterable[Key], key_prefix: Optional[Key] = None, *, with_flags: bool = False,
+        server_key: Optional[Key] = None,
     ) -> Dict[Key, Any]:
         """A dict of the keys found, in one round trip per server. A key whose
         servers cannot be read is left out like a miss; the call fails only if
@@ -181,7 +235,8 @@ class Client:
         dict keeps the keys as given); with ``with_flags`` each value is
         ``(value, flags)``."""
     def gets_multi(
-        self, keys: Iterable[Key], key_prefix: Optional[Key] = None, *, with_flags: bool = False
+        self, keys: Iterable[Key], key_prefix: Optional[Key] = None, *, with_flags: bool = False,
+        server_key: Optional[Key] = None,
     ) -> Dict[Key, Tuple[Any, ...]]:
         """Like ``get_multi``, each value as ``(value, cas)`` (with ``with_flags``,
         ``(value, flags, cas)``)."""
@@ -193,11 +248,13 @@ class Client:
         *,
         flags: int = 0,
         noreply: bool = False,
+        server_key: Optional[Key] = None,
     ) -> List[Key]:
         """Stores every item in one round trip per server; the list of keys
         that were not stored."""
     def delete_multi(
-        self, keys: Iterable[Key], key_prefix: Optional[Key] = None, *, noreply: bool = False
+        self, keys: Iterable[Key], key_prefix: Optional[Key] = None, *, noreply: bool = False,
+        server_key: Optional[Key] = None,
     ) -> bool:
         """Deletes every key in one round trip per server. True if every key
         existed."""

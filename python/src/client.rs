@@ -6,6 +6,10 @@
 //! decoded from the receive buffer while the GIL is still released; only the
 //! final Python object is built with it held.
 
+// The methods take Python's keyword arguments one by one (ttl, flags,
+// noreply, server_key, ...), so their Rust signatures are long.
+#![allow(clippy::too_many_arguments)]
+
 use mcring::client::{Retrieval, SetItem, Status, StoreMode};
 use mcring::value::{CodecOptions, Decoded, Encoded, ValueError};
 use pyo3::exceptions::PyKeyError;
@@ -15,7 +19,7 @@ use pyo3::types::{PyDict, PyList};
 use crate::args::{CasToken, Count, Flags, Ttl};
 use crate::errors;
 use crate::interrupt;
-use crate::keys::{self, Key};
+use crate::keys::{self, Key, ServerKey};
 use crate::options;
 use crate::values::{self, Codec, Prepared};
 
@@ -115,7 +119,6 @@ impl<'py> MultiKeys<'py> {
 impl Client {
     /// Stores a value; with `noreply`, sends it without waiting for the
     /// server's answer and returns True once sent.
-    #[allow(clippy::too_many_arguments)]
     fn store_value(
         &self,
         py: Python<'_>,
@@ -125,18 +128,21 @@ impl Client {
         ttl: Ttl,
         flags: Flags,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let key = Key::from_py(key)?;
+        let sk = ServerKey::from_py(server_key)?;
+        let view = self.engine.by_key(sk.as_bytes());
         let prepared = self.codec.prepare(value)?;
         self.codec.check_flags(py, flags.0)?;
         let (k, v, codec) = (key.as_bytes(), prepared.value(), self.codec);
         run(py, || {
             let encoded = codec.encode(&v, flags.0)?;
             if noreply {
-                self.engine.store_noreply(mode, k, &encoded.data, encoded.flags, ttl.0)?;
+                view.store_noreply(mode, k, &encoded.data, encoded.flags, ttl.0)?;
                 return Ok(true);
             }
-            let status = self.engine.store(mode, k, &encoded.data, encoded.flags, ttl.0)?;
+            let status = view.store(mode, k, &encoded.data, encoded.flags, ttl.0)?;
             Ok(status.is_done())
         })
     }
@@ -152,21 +158,24 @@ impl Client {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let key = Key::from_py(key)?;
+        let sk = ServerKey::from_py(server_key)?;
+        let view = self.engine.by_key(sk.as_bytes());
         let payload = values::raw_payload(value)?;
         let (k, data) = (key.as_bytes(), payload.as_bytes());
         let prepend = mode == StoreMode::Prepend;
         let raw = self.codec.raw;
         let status = run(py, || {
             if raw && noreply {
-                self.engine.store_noreply(mode, k, data, 0, 0)?;
+                view.store_noreply(mode, k, data, 0, 0)?;
                 return Ok(Status::Done);
             }
             if raw {
-                self.engine.store(mode, k, data, 0, 0)
+                view.store(mode, k, data, 0, 0)
             } else {
-                self.engine.append_value(k, data, prepend)
+                view.append_value(k, data, prepend)
             }
         })?;
         Ok(noreply || status.is_done())
@@ -177,11 +186,14 @@ impl Client {
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         cmd: Retrieval,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Read>> {
         let key = Key::from_py(key)?;
+        let sk = ServerKey::from_py(server_key)?;
+        let view = self.engine.by_key(sk.as_bytes());
         let (k, codec) = (key.as_bytes(), self.codec);
         run(py, || {
-            self.engine.get_with(k, cmd, |item| Read {
+            view.get_with(k, cmd, |item| Read {
                 found: codec.decode(item.value, item.flags),
                 flags: item.flags,
                 cas: item.cas,
@@ -221,15 +233,21 @@ impl Client {
         })
     }
 
-    fn remove(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Status> {
+    fn remove(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        server_key: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Status> {
         let key = Key::from_py(key)?;
+        let sk = ServerKey::from_py(server_key)?;
+        let view = self.engine.by_key(sk.as_bytes());
         let k = key.as_bytes();
-        run(py, || self.engine.delete(k))
+        run(py, || view.delete(k))
     }
 
     /// incr/decr: the new value; `None` for a missing key, unless `initial`
     /// is given: then a missing key is created with that value and TTL.
-    #[allow(clippy::too_many_arguments)]
     fn arith(
         &self,
         py: Python<'_>,
@@ -239,10 +257,12 @@ impl Client {
         initial: Option<Count>,
         ttl: Ttl,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<u64>> {
         let key = Key::from_py(key)?;
+        let sk = ServerKey::from_py(server_key)?;
+        let engine = self.engine.by_key(sk.as_bytes());
         let k = key.as_bytes();
-        let engine = &self.engine;
         let result = run(py, || match (initial, noreply, incr) {
             // Created atomically when missing (meta ma N J); the reply is
             // waited for even with noreply.
@@ -268,8 +288,11 @@ impl Client {
         key_prefix: Option<&Bound<'py, PyAny>>,
         cmd: Retrieval,
         with_flags: bool,
+        server_key: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let keys = MultiKeys::new(keys, key_prefix)?;
+        let sk = ServerKey::from_py(server_key)?;
+        let view = self.engine.by_key(sk.as_bytes());
         let slices = keys.slices();
         let codec = self.codec;
         let extra = if cmd == Retrieval::Get { Extra::Value } else { Extra::Cas };
@@ -279,7 +302,7 @@ impl Client {
         let (arena, hits, results) = run(py, || {
             let mut arena: Vec<u8> = Vec::new();
             let mut hits: Vec<(usize, Hit, u32, Option<u64>)> = Vec::with_capacity(slices.len());
-            let results = self.engine.get_multi_with(&slices, cmd, |i, item| {
+            let results = view.get_multi_with(&slices, cmd, |i, item| {
                 let hit = match codec.plain(item.flags) {
                     Some(kind) => {
                         let start = arena.len();
@@ -357,15 +380,16 @@ impl Client {
 
     /// The value of `key`, or `default` on a miss; with `with_flags`,
     /// `(value, flags)`.
-    #[pyo3(signature = (key, default = None, *, with_flags = false))]
+    #[pyo3(signature = (key, default = None, *, with_flags = false, server_key = None))]
     fn get(
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         default: Option<Py<PyAny>>,
         with_flags: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let read = self.fetch(py, key, Retrieval::Get)?;
+        let read = self.fetch(py, key, Retrieval::Get, server_key)?;
         if !with_flags {
             return match read {
                 Some(read) => self.codec.python_value(py, read.found),
@@ -377,20 +401,21 @@ impl Client {
 
     /// `(value, cas)` of `key`, or `(None, None)` on a miss; with
     /// `with_flags`, `(value, flags, cas)`.
-    #[pyo3(signature = (key, *, with_flags = false))]
+    #[pyo3(signature = (key, *, with_flags = false, server_key = None))]
     fn gets(
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         with_flags: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let read = self.fetch(py, key, Retrieval::Gets)?;
+        let read = self.fetch(py, key, Retrieval::Gets, server_key)?;
         self.shape(py, read, Extra::Cas, with_flags, None)
     }
 
     /// The value of `key`, setting its TTL to `ttl` (memcached `gat`), or
     /// `default` on a miss; with `with_flags`, `(value, flags)`.
-    #[pyo3(signature = (key, ttl, default = None, *, with_flags = false))]
+    #[pyo3(signature = (key, ttl, default = None, *, with_flags = false, server_key = None))]
     fn get_and_touch(
         &self,
         py: Python<'_>,
@@ -398,29 +423,31 @@ impl Client {
         ttl: Ttl,
         default: Option<Py<PyAny>>,
         with_flags: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let read = self.fetch(py, key, Retrieval::Gat { exptime: ttl.0 })?;
+        let read = self.fetch(py, key, Retrieval::Gat { exptime: ttl.0 }, server_key)?;
         self.shape(py, read, Extra::Value, with_flags, default)
     }
 
     /// `(value, cas)` of `key`, setting its TTL to `ttl` (memcached `gats`),
     /// or `(None, None)` on a miss; with `with_flags`, `(value, flags, cas)`.
-    #[pyo3(signature = (key, ttl, *, with_flags = false))]
+    #[pyo3(signature = (key, ttl, *, with_flags = false, server_key = None))]
     fn gets_and_touch(
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         ttl: Ttl,
         with_flags: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let read = self.fetch(py, key, Retrieval::Gats { exptime: ttl.0 })?;
+        let read = self.fetch(py, key, Retrieval::Gats { exptime: ttl.0 }, server_key)?;
         self.shape(py, read, Extra::Cas, with_flags, None)
     }
 
     /// Stores `value` under `key`. True when stored (with `noreply`, when
     /// sent). `flags` are the application's own (0-65535, all 32 bits with
     /// `value_format="raw"`).
-    #[pyo3(signature = (key, value, ttl = Ttl(0), *, flags = Flags(0), noreply = false))]
+    #[pyo3(signature = (key, value, ttl = Ttl(0), *, flags = Flags(0), noreply = false, server_key = None))]
     fn set(
         &self,
         py: Python<'_>,
@@ -429,12 +456,13 @@ impl Client {
         ttl: Ttl,
         flags: Flags,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        self.store_value(py, StoreMode::Set, key, value, ttl, flags, noreply)
+        self.store_value(py, StoreMode::Set, key, value, ttl, flags, noreply, server_key)
     }
 
     /// Stores `value` only if `key` does not exist. True when stored.
-    #[pyo3(signature = (key, value, ttl = Ttl(0), *, flags = Flags(0), noreply = false))]
+    #[pyo3(signature = (key, value, ttl = Ttl(0), *, flags = Flags(0), noreply = false, server_key = None))]
     fn add(
         &self,
         py: Python<'_>,
@@ -443,12 +471,13 @@ impl Client {
         ttl: Ttl,
         flags: Flags,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        self.store_value(py, StoreMode::Add, key, value, ttl, flags, noreply)
+        self.store_value(py, StoreMode::Add, key, value, ttl, flags, noreply, server_key)
     }
 
     /// Stores `value` only if `key` exists. True when stored.
-    #[pyo3(signature = (key, value, ttl = Ttl(0), *, flags = Flags(0), noreply = false))]
+    #[pyo3(signature = (key, value, ttl = Ttl(0), *, flags = Flags(0), noreply = false, server_key = None))]
     fn replace(
         &self,
         py: Python<'_>,
@@ -457,39 +486,41 @@ impl Client {
         ttl: Ttl,
         flags: Flags,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        self.store_value(py, StoreMode::Replace, key, value, ttl, flags, noreply)
+        self.store_value(py, StoreMode::Replace, key, value, ttl, flags, noreply, server_key)
     }
 
     /// Appends `str` or `bytes` to the stored value of an existing key (also
     /// when it is stored compressed).
-    #[pyo3(signature = (key, value, *, noreply = false))]
+    #[pyo3(signature = (key, value, *, noreply = false, server_key = None))]
     fn append(
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        self.store_raw(py, StoreMode::Append, key, value, noreply)
+        self.store_raw(py, StoreMode::Append, key, value, noreply, server_key)
     }
 
     /// Prepends `str` or `bytes` to the stored value of an existing key (also
     /// when it is stored compressed).
-    #[pyo3(signature = (key, value, *, noreply = false))]
+    #[pyo3(signature = (key, value, *, noreply = false, server_key = None))]
     fn prepend(
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        self.store_raw(py, StoreMode::Prepend, key, value, noreply)
+        self.store_raw(py, StoreMode::Prepend, key, value, noreply, server_key)
     }
 
     /// Stores `value` only if `key` still has CAS token `cas` (from `gets`).
-    #[pyo3(signature = (key, value, cas, ttl = Ttl(0), *, flags = Flags(0), noreply = false))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (key, value, cas, ttl = Ttl(0), *, flags = Flags(0), noreply = false, server_key = None))]
     fn cas(
         &self,
         py: Python<'_>,
@@ -499,27 +530,36 @@ impl Client {
         ttl: Ttl,
         flags: Flags,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        self.store_value(py, StoreMode::Cas(cas.0), key, value, ttl, flags, noreply)
+        self.store_value(py, StoreMode::Cas(cas.0), key, value, ttl, flags, noreply, server_key)
     }
 
     /// Deletes `key`. True if it existed (with `noreply`, when sent).
-    #[pyo3(signature = (key, *, noreply = false))]
-    fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>, noreply: bool) -> PyResult<bool> {
+    #[pyo3(signature = (key, *, noreply = false, server_key = None))]
+    fn delete(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
         if noreply {
             let key = Key::from_py(key)?;
+            let sk = ServerKey::from_py(server_key)?;
+            let view = self.engine.by_key(sk.as_bytes());
             let k = key.as_bytes();
-            run(py, || self.engine.delete_noreply(k))?;
+            run(py, || view.delete_noreply(k))?;
             return Ok(true);
         }
-        Ok(self.remove(py, key)?.is_done())
+        Ok(self.remove(py, key, server_key)?.is_done())
     }
 
     /// Adds `delta` to a stored integer; the new value, or None if `key`
     /// does not exist. With `initial`, a missing key is created with the
     /// value `initial` (not `initial + delta`) and TTL `ttl`, and that is
     /// returned. memcached wraps at 2**64. With `noreply`, None.
-    #[pyo3(signature = (key, delta = Count(1), initial = None, ttl = Ttl(0), *, noreply = false))]
+    #[pyo3(signature = (key, delta = Count(1), initial = None, ttl = Ttl(0), *, noreply = false, server_key = None))]
     fn incr(
         &self,
         py: Python<'_>,
@@ -528,14 +568,15 @@ impl Client {
         initial: Option<Count>,
         ttl: Ttl,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<u64>> {
-        self.arith(py, key, true, delta, initial, ttl, noreply)
+        self.arith(py, key, true, delta, initial, ttl, noreply, server_key)
     }
 
     /// Subtracts `delta` from a stored integer, stopping at 0; the new
     /// value, or None if `key` does not exist; `initial` and `ttl` as for
     /// `incr`.
-    #[pyo3(signature = (key, delta = Count(1), initial = None, ttl = Ttl(0), *, noreply = false))]
+    #[pyo3(signature = (key, delta = Count(1), initial = None, ttl = Ttl(0), *, noreply = false, server_key = None))]
     fn decr(
         &self,
         py: Python<'_>,
@@ -544,26 +585,30 @@ impl Client {
         initial: Option<Count>,
         ttl: Ttl,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<u64>> {
-        self.arith(py, key, false, delta, initial, ttl, noreply)
+        self.arith(py, key, false, delta, initial, ttl, noreply, server_key)
     }
 
     /// Sets the TTL of `key`. True if it exists.
-    #[pyo3(signature = (key, ttl, *, noreply = false))]
+    #[pyo3(signature = (key, ttl, *, noreply = false, server_key = None))]
     fn touch(
         &self,
         py: Python<'_>,
         key: &Bound<'_, PyAny>,
         ttl: Ttl,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let key = Key::from_py(key)?;
+        let sk = ServerKey::from_py(server_key)?;
+        let view = self.engine.by_key(sk.as_bytes());
         let k = key.as_bytes();
         if noreply {
-            run(py, || self.engine.touch_noreply(k, ttl.0))?;
+            run(py, || view.touch_noreply(k, ttl.0))?;
             return Ok(true);
         }
-        Ok(run(py, || self.engine.touch(k, ttl.0))?.is_done())
+        Ok(run(py, || view.touch(k, ttl.0))?.is_done())
     }
 
     /// A dict of the keys found, in one round trip per server. A key whose
@@ -571,34 +616,36 @@ impl Client {
     /// if no key could be read. `key_prefix` is written before every key
     /// (the dict keeps the keys as given); with `with_flags`, each value is
     /// `(value, flags)`.
-    #[pyo3(signature = (keys, key_prefix = None, *, with_flags = false))]
+    #[pyo3(signature = (keys, key_prefix = None, *, with_flags = false, server_key = None))]
     fn get_multi<'py>(
         &self,
         py: Python<'py>,
         keys: &Bound<'py, PyAny>,
         key_prefix: Option<&Bound<'py, PyAny>>,
         with_flags: bool,
+        server_key: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        self.read_multi(py, keys, key_prefix, Retrieval::Get, with_flags)
+        self.read_multi(py, keys, key_prefix, Retrieval::Get, with_flags, server_key)
     }
 
     /// Like `get_multi`, each value as `(value, cas)` (with `with_flags`,
     /// `(value, flags, cas)`).
-    #[pyo3(signature = (keys, key_prefix = None, *, with_flags = false))]
+    #[pyo3(signature = (keys, key_prefix = None, *, with_flags = false, server_key = None))]
     fn gets_multi<'py>(
         &self,
         py: Python<'py>,
         keys: &Bound<'py, PyAny>,
         key_prefix: Option<&Bound<'py, PyAny>>,
         with_flags: bool,
+        server_key: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        self.read_multi(py, keys, key_prefix, Retrieval::Gets, with_flags)
+        self.read_multi(py, keys, key_prefix, Retrieval::Gets, with_flags, server_key)
     }
 
     /// Stores every item of `mapping` in one round trip per server; the
     /// list of keys that were not stored (with `noreply`, that could not
     /// be sent).
-    #[pyo3(signature = (mapping, ttl = Ttl(0), key_prefix = None, *, flags = Flags(0), noreply = false))]
+    #[pyo3(signature = (mapping, ttl = Ttl(0), key_prefix = None, *, flags = Flags(0), noreply = false, server_key = None))]
     fn set_multi<'py>(
         &self,
         py: Python<'py>,
@@ -607,12 +654,15 @@ impl Client {
         key_prefix: Option<&Bound<'py, PyAny>>,
         flags: Flags,
         noreply: bool,
+        server_key: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let items = match mapping.cast::<PyDict>() {
             Ok(dict) => dict.items().into_any(),
             Err(_) => mapping.call_method0("items")?,
         };
         self.codec.check_flags(py, flags.0)?;
+        let sk = ServerKey::from_py(server_key)?;
+        let view = self.engine.by_key(sk.as_bytes());
         let prefix = match key_prefix {
             Some(p) if !p.is_none() => Some(Key::from_py(p)?),
             _ => None,
@@ -644,10 +694,10 @@ impl Client {
                 .collect();
             if noreply {
                 // Sent, or not: whether each was stored is not waited for.
-                let sent = self.engine.set_multi_noreply(&items, ttl.0)?;
+                let sent = view.set_multi_noreply(&items, ttl.0)?;
                 return Ok(sent.into_iter().map(|r| r.is_ok()).collect::<Vec<bool>>());
             }
-            let results = self.engine.set_multi(&items, ttl.0)?;
+            let results = view.set_multi(&items, ttl.0)?;
             Ok(results.into_iter().map(|r| matches!(r, Ok(s) if s.is_done())).collect())
         })?;
         let failed = PyList::empty(py);
@@ -661,21 +711,24 @@ impl Client {
 
     /// Deletes every key in one round trip per server. True if every key
     /// existed; an error if a key's server could not be reached.
-    #[pyo3(signature = (keys, key_prefix = None, *, noreply = false))]
+    #[pyo3(signature = (keys, key_prefix = None, *, noreply = false, server_key = None))]
     fn delete_multi(
         &self,
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         key_prefix: Option<&Bound<'_, PyAny>>,
         noreply: bool,
+        server_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let keys = MultiKeys::new(keys, key_prefix)?;
+        let sk = ServerKey::from_py(server_key)?;
+        let view = self.engine.by_key(sk.as_bytes());
         let slices = keys.slices();
         if noreply {
-            run(py, || slices.iter().try_for_each(|k| self.engine.delete_noreply(k)))?;
+            run(py, || slices.iter().try_for_each(|k| view.delete_noreply(k)))?;
             return Ok(true);
         }
-        let results = run(py, || self.engine.delete_multi(&slices))?;
+        let results = run(py, || view.delete_multi(&slices))?;
         let mut all = true;
         for result in results {
             match result {
@@ -798,7 +851,7 @@ impl Client {
     }
 
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        match self.fetch(py, key, Retrieval::Get)? {
+        match self.fetch(py, key, Retrieval::Get, None)? {
             Some(read) => self.codec.python_value(py, read.found),
             None => Err(PyKeyError::new_err(key.clone().unbind())),
         }
@@ -810,12 +863,12 @@ impl Client {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        self.store_value(py, StoreMode::Set, key, value, Ttl(0), Flags(0), false)?;
+        self.store_value(py, StoreMode::Set, key, value, Ttl(0), Flags(0), false, None)?;
         Ok(())
     }
 
     fn __delitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        if self.remove(py, key)?.is_done() {
+        if self.remove(py, key, None)?.is_done() {
             Ok(())
         } else {
             Err(PyKeyError::new_err(key.clone().unbind()))

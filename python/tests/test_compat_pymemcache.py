@@ -361,3 +361,35 @@ def test_hash_client_fails_over_like_pymemcache(start_memcached):
     assert quiet.get_many(["k"]) == {}
     with pytest.raises(OSError):
         mcring.pymemcache.HashClient([addr], connect_timeout=0.5).get("k")
+
+
+def test_server_key_tuples(start_memcached):
+    """HashClient's (server_key, key) tuples: placed by the server key, as
+    libmemcached's *_by_key. (pymemcache 4.0.0's own HashClient fails on
+    them with a TypeError, so there is no side-by-side run.)"""
+    servers = [start_memcached() for _ in range(3)]
+    hosts = [("127.0.0.1", s.port) for s in servers]
+    broken = pymemcache.HashClient(hosts)
+    with pytest.raises(TypeError):
+        broken.set(("user:1", "user:1:name"), b"Ada")
+    mc = mcring.pymemcache.HashClient(hosts, default_noreply=False)
+    assert mc.set(("user:1", "user:1:name"), b"Ada") is True
+    assert mc.set(("user:1", "user:1:mail"), b"ada@example.org") is True
+    assert mc.get(("user:1", "user:1:name")) == b"Ada"
+    assert mc.get_many([("user:1", "user:1:name"), ("user:1", "user:1:mail"), "nope"]) == {
+        "user:1:name": b"Ada", "user:1:mail": b"ada@example.org"}
+    assert mc.incr(("user:1", "n"), 1) is None
+    assert mc.add(("user:1", "n"), b"5") is True
+    assert mc.incr(("user:1", "n"), 1) == 6
+    assert mc.gets(("user:1", "n"))[0] == b"6"
+    assert mc.delete(("user:1", "n")) is True
+    assert mc.touch(("user:1", "user:1:name"), 100) is True
+    mc = mcring.pymemcache.HashClient(hosts)
+    mc.set_many({("group", "g%d" % i): b"v" for i in range(30)}, noreply=False)
+    holders = {i for i, s in enumerate(servers) for k in range(30) if s.raw_get("g%d" % k)}
+    assert len(holders) == 1, "every key of the group on one server"
+    owner = servers[holders.pop()]
+    assert mc._mc.server_for("group") == owner.addr
+    assert mc.get_many([("group", "g1"), ("group", "g2")]) == {"g1": b"v", "g2": b"v"}
+    mc.delete_many([("group", "g1")])
+    assert owner.raw_get("g1") is None and owner.raw_get("g2") is not None

@@ -219,3 +219,20 @@ def test_subclass(memcached):
     assert mc.set("k", 1) and mc.get("k") == 1
     mc.disconnect_all()
     assert mc.get("k") == 1
+
+
+def test_server_key_places_keys_together(start_memcached):
+    servers = [start_memcached() for _ in range(3)]
+    mc = mcring.Client([s.addr for s in servers])
+    keys = ["item:%d" % i for i in range(30)]
+    assert mc.set_multi({k: 1 for k in keys}, server_key="cart:7") == []
+    owner = next(s for s in servers if s.addr == mc.server_for("cart:7"))
+    assert all(owner.raw_get(k) for k in keys), "all on the server key's server"
+    assert mc.get_multi(keys, server_key="cart:7") == {k: 1 for k in keys}
+    assert mc.get("item:1", server_key=b"cart:7") == 1
+    assert mc.incr("n", 1, initial=5, server_key="cart:7") == 5 and owner.raw_get("n")
+    assert mc.delete("item:1", server_key="cart:7") is True
+    assert mc.delete_multi(keys[1:], server_key="cart:7") is True
+    assert mc.get_multi(keys, server_key="cart:7") == {}
+    with pytest.raises(mcring.BadKeyError):
+        mc.get("k", server_key="bad key")

@@ -86,14 +86,35 @@ class Commands:
             raise MemcacheIllegalInputError("Non-ASCII key: %r" % key)
         return key
 
+    def _split(self, key):
+        """``(key, server_key)``: HashClient places a ``(server_key, key)``
+        tuple by its server key (libmemcached's ``*_by_key``)."""
+        if type(key) is tuple and len(key) == 2:
+            server_key, key = key
+            return self._check(key), self._check(server_key)
+        return self._check(key), None
+
+    def _by_server_key(self, keys):
+        """Keys grouped by server key (None for plain keys), in order."""
+        groups = {}
+        for key in keys:
+            key, server_key = self._split(key)
+            groups.setdefault(server_key, []).append(key)
+        return groups
+
     def _checked(self, keys):
         """``_check`` of many keys, at C speed when all are ASCII (the usual
         case: a str key must be, a bytes key may be anything)."""
         if not isinstance(keys, (list, tuple)):
             keys = list(keys)
-        if not self.allow_unicode_keys and not all(map(_is_ascii, keys)):
-            for key in keys:
-                self._check(key)
+        if not self.allow_unicode_keys:
+            try:
+                ascii_only = all(map(_is_ascii, keys))
+            except AttributeError:  # (server_key, key) tuples among them
+                ascii_only = False
+            if not ascii_only:
+                for key in keys:
+                    self._split(key)
         return keys
 
     def _full_key(self, key):
@@ -142,19 +163,32 @@ class Commands:
     def get(self, key, default=None):
         """The value of ``key``, or ``default``."""
         try:
-            if self._plain:
+            if type(key) is tuple:
+                key, sk = self._split(key)
+                found = self._mc.get(key, _MISS, with_flags=True, server_key=sk)
+            elif self._plain:
                 return self._mc.get(self._check(key), default)
-            found = self._mc.get(self._check(key), _MISS, with_flags=True)
+            else:
+                found = self._mc.get(self._check(key), _MISS, with_flags=True)
         except mcring.Error as e:
             return self._failed(e, default)
-        return default if found is _MISS else self._value(key, found)
+        if found is _MISS:
+            return default
+        return found[0] if self._plain else self._value(key, found)
 
     def get_many(self, keys):
         """A dict of the keys found."""
         if not keys:
             return {}
+        keys = self._checked(keys)
         try:
-            found = self._mc.get_multi(self._checked(keys), with_flags=not self._plain)
+            if tuple in map(type, keys):
+                found = {}
+                for sk, group in self._by_server_key(keys).items():
+                    found.update(self._mc.get_multi(group, with_flags=not self._plain,
+                                                    server_key=sk))
+            else:
+                found = self._mc.get_multi(keys, with_flags=not self._plain)
         except mcring.Error as e:
             return self._failed(e, {})
         if self._plain:
@@ -165,8 +199,9 @@ class Commands:
 
     def gets(self, key, default=None, cas_default=None):
         """``(value, cas)`` (the token as bytes), or ``(default, cas_default)``."""
+        key, sk = self._split(key)
         try:
-            value, flags, cas = self._mc.gets(self._check(key), with_flags=True)
+            value, flags, cas = self._mc.gets(key, with_flags=True, server_key=sk)
         except mcring.Error as e:
             return self._failed(e, (default, cas_default))
         if cas is None:
@@ -178,7 +213,9 @@ class Commands:
         if not keys:
             return {}
         try:
-            found = self._mc.gets_multi(self._checked(keys), with_flags=True)
+            found = {}
+            for sk, group in self._by_server_key(self._checked(keys)).items():
+                found.update(self._mc.gets_multi(group, with_flags=True, server_key=sk))
         except mcring.Error as e:
             return self._failed(e, {})
         return {k: (self._value(k, (v, f)), b"%d" % cas) for k, (v, f, cas) in found.items()}
@@ -187,9 +224,10 @@ class Commands:
 
     def gat(self, key, expire=0, default=None):
         """The value of ``key``, setting its TTL; ``default`` on a miss."""
+        key, sk = self._split(key)
         try:
             found = self._mc.get_and_touch(
-                self._check(key), self._expire(expire), _MISS, with_flags=True
+                key, self._expire(expire), _MISS, with_flags=True, server_key=sk
             )
         except mcring.Error as e:
             return self._failed(e, default)
@@ -197,9 +235,10 @@ class Commands:
 
     def gats(self, key, expire=0, default=None, cas_default=None):
         """``(value, cas)`` of ``key``, setting its TTL."""
+        key, sk = self._split(key)
         try:
             value, flags, cas = self._mc.gets_and_touch(
-                self._check(key), self._expire(expire), with_flags=True
+                key, self._expire(expire), with_flags=True, server_key=sk
             )
         except mcring.Error as e:
             return self._failed(e, (default, cas_default))
@@ -210,10 +249,11 @@ class Commands:
     # ---- writes --------------------------------------------------------------------
 
     def _store(self, op, key, value, expire, noreply, flags):
+        key, sk = self._split(key)
         data, made = self._data(key, value, flags)
         noreply = self._noreply(noreply)
         try:
-            return op(self._check(key), data, self._expire(expire), flags=made, noreply=noreply)
+            return op(key, data, self._expire(expire), flags=made, noreply=noreply, server_key=sk)
         except mcring.Error as e:
             raise translate(e) from None
 
@@ -223,7 +263,8 @@ class Commands:
         try:
             return self._store(self._mc.set, key, value, expire, noreply, flags)
         except MemcacheServerError:
-            self._mc.delete(self._check(key))
+            key, sk = self._split(key)
+            self._mc.delete(key, server_key=sk)
             raise
 
     def add(self, key, value, expire=0, noreply=None, flags=None):
@@ -235,9 +276,10 @@ class Commands:
         return self._store(self._mc.replace, key, value, expire, noreply, flags)
 
     def _concat(self, op, key, value, noreply):
+        key, sk = self._split(key)
         data, _ = self._data(key, value, None)
         try:
-            return op(self._check(key), data, noreply=self._noreply(noreply))
+            return op(key, data, noreply=self._noreply(noreply), server_key=sk)
         except mcring.Error as e:
             raise translate(e) from None
 
@@ -252,13 +294,14 @@ class Commands:
     def cas(self, key, value, cas, expire=0, noreply=False, flags=None):
         """Stores ``value`` if ``key`` still has CAS token ``cas``: True,
         False if it changed, None if it does not exist."""
+        key, sk = self._split(key)
         data, made = self._data(key, value, flags)
         token = _cas_int(cas)
         try:
-            key = self._check(key)
-            if self._mc.cas(key, data, token, self._expire(expire), flags=made, noreply=noreply):
+            ttl = self._expire(expire)
+            if self._mc.cas(key, data, token, ttl, flags=made, noreply=noreply, server_key=sk):
                 return True
-            return None if self._mc.get(key, _MISS) is _MISS else False
+            return None if self._mc.get(key, _MISS, server_key=sk) is _MISS else False
         except mcring.Error as e:
             raise translate(e) from None
 
@@ -266,7 +309,7 @@ class Commands:
         """Stores every item; the keys that were not stored."""
         noreply = self._noreply(noreply)
         try:
-            if self._plain and flags is None:
+            if self._plain and flags is None and tuple not in map(type, values):
                 mapping = {
                     self._check(k): v if type(v) is bytes else self._data(k, v, None)[0]
                     for k, v in values.items()
@@ -274,9 +317,10 @@ class Commands:
                 return self._mc.set_multi(mapping, self._expire(expire), noreply=noreply)
             failed = []
             for key, value in values.items():
-                data, made = self._data(key, value, flags)
+                inner, sk = self._split(key)
+                data, made = self._data(inner, value, flags)
                 stored = self._mc.set(
-                    self._check(key), data, self._expire(expire), flags=made, noreply=noreply
+                    inner, data, self._expire(expire), flags=made, noreply=noreply, server_key=sk
                 )
                 if not stored:
                     failed.append(key)
@@ -289,7 +333,8 @@ class Commands:
     def delete(self, key, noreply=None):
         """Deletes ``key``: True if it existed (with noreply, always)."""
         try:
-            return self._mc.delete(self._check(key), noreply=self._noreply(noreply))
+            key, sk = self._split(key)
+            return self._mc.delete(key, noreply=self._noreply(noreply), server_key=sk)
         except mcring.Error as e:
             raise translate(e) from None
 
@@ -298,7 +343,8 @@ class Commands:
         if not keys:
             return True
         try:
-            self._mc.delete_multi(self._checked(keys), noreply=self._noreply(noreply))
+            for sk, group in self._by_server_key(self._checked(keys)).items():
+                self._mc.delete_multi(group, noreply=self._noreply(noreply), server_key=sk)
         except mcring.Error as e:
             raise translate(e) from None
         return True
@@ -308,8 +354,9 @@ class Commands:
     def _arith(self, op, key, value, noreply):
         if not isinstance(value, int) or isinstance(value, bool):
             raise MemcacheIllegalInputError("value must be integer, got bad value: %r" % (value,))
+        key, sk = self._split(key)
         try:
-            result = op(self._check(key), value, noreply=noreply)
+            result = op(key, value, noreply=noreply, server_key=sk)
         except mcring.Error as e:
             raise translate(e) from None
         return None if noreply else result
@@ -324,9 +371,10 @@ class Commands:
 
     def touch(self, key, expire=0, noreply=None):
         """Sets the TTL of ``key``: True if it exists (with noreply, always)."""
+        key, sk = self._split(key)
         try:
             return self._mc.touch(
-                self._check(key), self._expire(expire), noreply=self._noreply(noreply)
+                key, self._expire(expire), noreply=self._noreply(noreply), server_key=sk
             )
         except mcring.Error as e:
             raise translate(e) from None
