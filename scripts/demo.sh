@@ -17,7 +17,7 @@ cleanup() {
 trap cleanup EXIT
 
 say "Building: libmcring, the Python wheel, the PHP extension, the C reader"
-cargo build --release -q -p mcring-ffi -p mcring
+cargo build --release -q -p mcring-ffi -p mcring-cli
 "$VENV/bin/maturin" develop --release --quiet -m python/Cargo.toml >/dev/null 2>&1
 PHP_EXT="$(php-ext/build.sh)"
 cc -O2 -o "$WORK/read_sessions" scripts/demo/read_sessions.c -Iinclude -Ltarget/release \

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   php-cli php-dev php-memcached php-fpm libfcgi-bin
   php-parser
   python3-venv python3-dev gcc make pkg-config valgrind
+  prometheus
 )
 
 missing=()

@@ -103,3 +103,102 @@ fn eject_equals_libmemcached_ketama_weighted() {
 fn eject_equals_libmemcached_ketama_equal_weights() {
     check("ketama", &[1, 1, 1, 1, 1], 3);
 }
+
+/// Placement of every key: the index of the server holding it after `c`
+/// wrote it (asked on each live server directly).
+fn placed(c: &Client, servers: &[Memcached], keys: &[String], skip: Option<usize>) -> Vec<usize> {
+    keys.iter()
+        .map(|k| {
+            assert!(c.set(k, b"v", 0, 0).unwrap().is_done(), "{k}");
+            let holders: Vec<usize> = (0..servers.len())
+                .filter(|&s| Some(s) != skip && servers[s].raw_get(k.as_bytes()).is_some())
+                .collect();
+            assert_eq!(holders.len(), 1, "{k} on {holders:?}");
+            for (s, m) in servers.iter().enumerate() {
+                if Some(s) != skip {
+                    m.raw(format!("delete {k}\r\n").as_bytes(), b"\r\n");
+                }
+            }
+            holders[0]
+        })
+        .collect()
+}
+
+#[test]
+fn eject_round_trip_kill_eject_restart_back_equals_libmemcached() {
+    // kill -> ejected -> restarted -> after the retry timeout back in the
+    // ring, with placement equal to libmemcached's at each stage (the real
+    // library goes through the same round trip beside mcring).
+    let weights = [1u32, 3, 2, 5];
+    let dead = 2;
+    let mut servers: Vec<Memcached> = weights.iter().map(|_| Memcached::start()).collect();
+    let specs: Vec<String> =
+        servers.iter().zip(&weights).map(|(m, w)| format!("{}:{w}", m.spec())).collect();
+    let keys: Vec<String> = (0..600).map(|i| format!("rt:{i}:{}", i * 31)).collect();
+    servers[dead].kill();
+    let mut oracle = spawn(
+        Command::new(eject_oracle())
+            .arg("--roundtrip")
+            .arg("ketama-weighted")
+            .arg(dead.to_string())
+            .args(&specs)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    let mut to_oracle = oracle.stdin.take().unwrap();
+    let input: String = keys.iter().map(|k| format!("{k}\n")).collect();
+    to_oracle.write_all(format!("{input}\n").as_bytes()).unwrap();
+    let mut from_oracle = std::io::BufReader::new(oracle.stdout.take().unwrap());
+    let read_placement = |r: &mut std::io::BufReader<_>| -> Vec<usize> {
+        use std::io::BufRead;
+        (0..keys.len())
+            .map(|_| {
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                line.trim().parse().unwrap()
+            })
+            .collect()
+    };
+    let lm_ejected = read_placement(&mut from_oracle);
+
+    let c = Client::from_config_str(&format!(
+        "{} failover=eject failure_limit=1 retry_timeout_ms=500 connect_timeout_ms=300",
+        specs.join(" ")
+    ))
+    .unwrap();
+    let mut i = 0;
+    while c.alive()[dead].1 && i < keys.len() {
+        let _ = c.get(&keys[i]);
+        i += 1;
+    }
+    assert!(!c.alive()[dead].1, "mcring marked the dead server");
+    assert_eq!(placed(&c, &servers, &keys, Some(dead)), lm_ejected, "ejected: libmemcached's ring");
+
+    servers[dead].restart();
+    {
+        use std::io::BufRead;
+        let mut sep = String::new();
+        from_oracle.read_line(&mut sep).unwrap();
+        assert_eq!(sep.trim(), "---");
+    }
+    to_oracle.write_all(b"go\n").unwrap();
+    let lm_back = read_placement(&mut from_oracle);
+    assert!(oracle.wait().unwrap().success(), "oracle failed");
+    assert!(lm_back.contains(&dead), "libmemcached took the server back");
+
+    // mcring: after the retry timeout the next request that needs the
+    // server probes it, and the full ring is back.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let mut sets_on_dead = 0;
+    for k in &keys {
+        let _ = c.set(k, b"v", 0, 0);
+        if servers[dead].raw_get(k.as_bytes()).is_some() {
+            sets_on_dead += 1;
+        }
+        if c.alive()[dead].1 {
+            break;
+        }
+    }
+    assert!(c.alive()[dead].1, "the ejected server came back ({sets_on_dead} sets reached it)");
+    assert_eq!(placed(&c, &servers, &keys, None), lm_back, "back: libmemcached's full ring");
+}

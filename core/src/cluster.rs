@@ -156,9 +156,9 @@ impl Cluster {
         let now = monotonic_ms();
         let usable = |s: usize| !exclude.contains(s) && self.usable_in(s, now, probes);
         let alive = |s: usize| self.servers.is_alive(s);
-        let epoch = self.servers.epoch();
+        let due = |s: usize| !exclude.contains(s) && self.servers.is_due(s, now);
         let any_dead = self.servers.dead_count() > 0;
-        self.router.route(h, &usable, &alive, epoch, any_dead)
+        self.router.route(h, &usable, &alive, &due, any_dead)
     }
 
     fn usable_in(&self, s: usize, now: u64, probes: &Probes) -> bool {

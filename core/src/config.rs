@@ -289,6 +289,11 @@ pub struct Config {
     pub gutter_ttl: u32,
     /// Write a value found on a replica back to a primary that missed it.
     pub read_repair: bool,
+    /// Flush a server whose invalidation log overflowed (more keys missed it
+    /// than the log holds) when it returns, unless it restarted meanwhile.
+    /// Off by default: the dropped keys are counted and rerouted writes'
+    /// TTLs are capped instead.
+    pub flush_on_overflow: bool,
     /// Flags convention of values.
     pub value_format: ValueFormat,
     /// Serializer for structured values.
@@ -318,6 +323,7 @@ impl Default for Config {
             gutter: Vec::new(),
             gutter_ttl: 10,
             read_repair: false,
+            flush_on_overflow: false,
             value_format: ValueFormat::Php,
             serializer: Serializer::Json,
             compress_threshold: 2000,
@@ -344,6 +350,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "gutter",
     "gutter_ttl",
     "read_repair",
+    "flush_on_overflow",
     "value_format",
     "serializer",
     "compress_threshold",
@@ -473,6 +480,10 @@ impl Config {
                 self.gutter_ttl = parse_num(value, 1, 2_592_000)
                     .ok_or_else(|| bad("expected seconds, 1..2592000"))?
                     as u32
+            }
+            "flush_on_overflow" => {
+                self.flush_on_overflow =
+                    parse_bool(value).ok_or_else(|| bad("expected true or false"))?
             }
             "read_repair" => {
                 self.read_repair = parse_bool(value).ok_or_else(|| bad("expected true or false"))?

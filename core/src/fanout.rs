@@ -49,8 +49,8 @@ enum Expect {
     Meta(usize),
     /// One meta reply carrying a number (`ma`).
     MetaNumber(usize),
-    /// Replies to the server's pending invalidations (deletes, or a flush),
-    /// sent ahead of the batch.
+    /// Replies to the server's pending invalidations (deletes), sent ahead
+    /// of the batch.
     Forget(usize),
 }
 
@@ -122,9 +122,14 @@ pub(crate) fn run(
             }
         }
         let conditional = list.iter().any(|&j| !jobs[j].kind.is_idempotent());
-        match set.checkout_for_fanout(server, conditional) {
-            Ok(Checkout { conn, reused }) => {
-                let forget = if s.must_forget() { s.take_forget() } else { None };
+        let forget = if s.must_forget() {
+            set.forget_for_fanout(server, &Deadline::after(set.io.io_timeout))
+        } else {
+            Ok(None)
+        };
+        let checkout = forget.and_then(|f| Ok((f, set.checkout_for_fanout(server, conditional)?)));
+        match checkout {
+            Ok((forget, Checkout { conn, reused })) => {
                 let mut b = Batch {
                     server,
                     conn: None,
@@ -164,8 +169,8 @@ fn load(set: &ServerSet, jobs: &[Job<'_>], b: &mut Batch, mut conn: Conn) {
     let prefix = &set.io.prefix[..];
     b.skip = std::mem::take(&mut conn.owed);
     b.expects.clear();
-    if let Some(f) = &b.forget {
-        b.expects.push_back(Expect::Forget(encode_forget(&mut conn.out, prefix, f)));
+    if let Some(f) = b.forget.as_ref().filter(|f| !f.keys.is_empty()) {
+        b.expects.push_back(Expect::Forget(encode_forget(&mut conn.out, f)));
     }
     encode_batch(&mut conn.out, prefix, jobs, &b.jobs, &mut b.expects);
     b.quiet = false;
@@ -187,21 +192,13 @@ fn load(set: &ServerSet, jobs: &[Job<'_>], b: &mut Batch, mut conn: Conn) {
     b.conn = Some(conn);
 }
 
-/// Encodes a server's pending invalidations; returns how many replies they
-/// produce.
-fn encode_forget(out: &mut Vec<u8>, prefix: &[u8], forget: &Forget) -> usize {
-    match forget {
-        Forget::All => {
-            text::encode_flush_all(out, 0, false);
-            1
-        }
-        Forget::Keys(keys) => {
-            for key in keys {
-                text::encode_delete(out, prefix, key, false);
-            }
-            keys.len()
-        }
+/// Encodes a server's pending invalidations (keys as on the wire); returns
+/// how many replies they produce.
+fn encode_forget(out: &mut Vec<u8>, forget: &Forget) -> usize {
+    for key in &forget.keys {
+        text::encode_delete(out, b"", key, false);
     }
+    forget.keys.len()
 }
 
 /// Encodes a server's jobs that await replies and lists the replies they
@@ -522,7 +519,7 @@ fn dispatch(
                     Err(e) => return Err(Error::parse(&s.name, &e)),
                 };
                 match reply {
-                    TextReply::Deleted | TextReply::NotFound | TextReply::Ok => {}
+                    TextReply::Deleted | TextReply::NotFound => {}
                     other => return Err(unexpected(&s.name, other)),
                 }
                 *left -= 1;
@@ -606,7 +603,7 @@ fn dispatch(
             }
         }
         if let Some(forget) = b.forget.take() {
-            s.forget_done(forget);
+            s.invalidations.done(forget);
         }
         if let Some(mut conn) = b.conn.take() {
             conn.owed = b.skip + u32::from(b.quiet);
@@ -682,7 +679,7 @@ fn fail_batch(set: &ServerSet, b: &mut Batch, answers: &mut [Option<Result<Answe
     }
     if let Some(forget) = b.forget.take() {
         if let Some(s) = set.get(b.server) {
-            s.restore_forget(forget);
+            s.invalidations.restore(forget);
         }
     }
     b.expects.clear();

@@ -110,6 +110,17 @@ impl Health {
         }
     }
 
+    /// Whether the server is dead with its retry time come and no probe
+    /// under way (no side effects: [`Health::check`] claims the probe).
+    pub fn is_due(&self, now: u64, probe_budget_ms: u64) -> bool {
+        let until = self.dead_until.load(Ordering::Acquire);
+        if until == 0 || now < until {
+            return false;
+        }
+        let started = self.probe_started.load(Ordering::Acquire);
+        started == 0 || now >= started.saturating_add(probe_budget_ms)
+    }
+
     /// Whether the server is currently considered dead.
     pub fn is_dead(&self) -> bool {
         self.dead_until.load(Ordering::Acquire) != 0

@@ -16,6 +16,11 @@
 //! [`router`] (key -> servers), [`config`] (the one option set), [`key`]
 //! (what a key may contain), [`value`] (the value codec every binding
 //! shares) over [`compress`], [`stats`] and [`shared_health`].
+//!
+//! Observability: [`metrics`] (the one Prometheus text renderer) over
+//! [`stats`] (client counters), [`histogram`] (latency buckets) and
+//! [`server_metrics`] (memcached's own `stats`, memcached-exporter names);
+//! [`watch`] reads memcached's fetch log for the hottest keys.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -30,20 +35,24 @@ mod failover;
 mod fanout;
 pub mod hash;
 pub mod health;
+pub mod histogram;
 mod invalidation;
 mod job;
 pub mod key;
 mod md5x4;
+pub mod metrics;
 pub mod protocol;
 pub mod reply;
 mod resolve;
 pub mod ring;
 pub mod router;
 mod server;
+pub mod server_metrics;
 mod server_set;
 pub mod shared_health;
 pub mod stats;
 pub mod value;
+pub mod watch;
 
 pub use client::{
     ByKey, Client, DumpedKey, Item, ItemRef, Retrieval, ServerHealth, SetItem, Status, StoreMode,

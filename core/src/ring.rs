@@ -193,6 +193,32 @@ impl Ring {
         self.values.iter().zip(self.owners.iter()).map(|(&v, &o)| (v, o as usize))
     }
 
+    /// The share of the 32-bit hash space each server owns (indexed like the
+    /// server list; 0 for servers left out), computed from the continuum:
+    /// a point owns the hashes after the previous point up to itself, the
+    /// first point also those past the last. With modula, each live server
+    /// owns the hashes `h % live == its position`. With one server it owns
+    /// everything (no hash is computed).
+    pub fn owned_fractions(&self) -> Vec<f64> {
+        const SPACE: f64 = 4_294_967_296.0;
+        let mut owned = vec![0u64; self.server_count];
+        if self.server_count == 1 && !self.live.is_empty() {
+            owned[0] = 1 << 32;
+        } else if self.distribution == Distribution::Modula {
+            let n = self.live.len() as u64;
+            for (k, &s) in self.live.iter().enumerate() {
+                // Hashes h in [0, 2^32) with h % n == k.
+                owned[s as usize] = ((1u64 << 32) - 1 - k as u64) / n + 1;
+            }
+        } else if let (Some(&first), Some(&last)) = (self.values.first(), self.values.last()) {
+            owned[self.owners[0] as usize] += (1u64 << 32) - last as u64 + first as u64;
+            for i in 1..self.values.len() {
+                owned[self.owners[i] as usize] += (self.values[i] - self.values[i - 1]) as u64;
+            }
+        }
+        owned.into_iter().map(|o| o as f64 / SPACE).collect()
+    }
+
     /// The hash libmemcached computes for `key` (no hashing with one server).
     #[inline]
     pub fn key_hash(&self, key: &[u8]) -> u32 {
@@ -390,6 +416,37 @@ mod tests {
         let mut sorted = s.clone();
         sorted.sort();
         assert_eq!(sorted, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn owned_fractions_match_where_keys_land() {
+        for config in [
+            FIXTURE_POOL,
+            "a:1 b:1 c:1 distribution=ketama",
+            "a:1 b:1 c:1 distribution=modula",
+            "only:1",
+        ] {
+            let (c, r) = ring(config);
+            let fractions = r.owned_fractions();
+            assert!((fractions.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{config}");
+            let n = 200_000;
+            let mut landed = vec![0usize; c.servers.len()];
+            for i in 0..n {
+                landed[r.server_for(format!("key:{i}").as_bytes()).unwrap()] += 1;
+            }
+            for (s, (&f, &l)) in fractions.iter().zip(&landed).enumerate() {
+                let seen = l as f64 / n as f64;
+                assert!(
+                    (f - seen).abs() < 0.01,
+                    "{config}: server {s} owns {f}, got {seen} of keys"
+                );
+            }
+        }
+        let c = Config::parse("a:1 b:1 c:1").unwrap();
+        let r = Ring::with_live(&c.servers, c.distribution, c.key_hash(), &[true, false, true]);
+        let f = r.owned_fractions();
+        assert_eq!(f[1], 0.0);
+        assert!((f[0] + f[2] - 1.0).abs() < 1e-12);
     }
 
     #[test]

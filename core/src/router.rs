@@ -7,7 +7,9 @@
 //! Server indices: `0..n` are the configured servers; the gutter pool, if
 //! any, follows at `n..n + gutter.len()`.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use crate::config::{Config, Failover, ReplicaPlacement, ServerSpec};
 use crate::error::{Error, Result};
@@ -116,9 +118,10 @@ pub struct Router {
     replicas: usize,
     placement: ReplicaPlacement,
     failover: Failover,
-    /// The ring without dead servers (`failover=eject`), with the liveness
-    /// epoch it was built for.
-    ejected: RwLock<Option<(u64, Arc<Ring>)>>,
+    /// Rings without dead servers (`failover=eject`), by the set of
+    /// servers they hold: the few most recent. Lock-free, so a forked child
+    /// never waits for a thread its parent had.
+    ejected: ArcSwap<Vec<(Vec<bool>, Arc<Ring>)>>,
 }
 
 impl Router {
@@ -138,7 +141,7 @@ impl Router {
             replicas: config.replicas.min(MAX_COPIES - 1),
             placement: config.replica_placement,
             failover: config.failover,
-            ejected: RwLock::new(None),
+            ejected: ArcSwap::from_pointee(Vec::new()),
         }
     }
 
@@ -267,44 +270,49 @@ impl Router {
     }
 
     /// Where a key's requests go. `usable(s)` says whether server `s` may be
-    /// used now (alive, or due for a probe this request will make);
-    /// `alive(s)` whether it is alive (for rebuilding the `eject` ring);
-    /// `epoch` changes whenever a server dies or recovers, and `any_dead`
-    /// says whether some server is dead now.
+    /// used now (alive, or due for a probe this request will make, which it
+    /// claims); `alive(s)` whether it is alive; `due(s)` whether it is dead
+    /// with its retry time come and no probe under way (`failover=eject`
+    /// puts it back on the ring then); `any_dead` whether some server is
+    /// dead now.
     ///
     /// With `failover=eject`, while any server is dead every key is placed on
     /// the ring rebuilt without the dead servers, as libmemcached does: with
     /// weights the live servers' point counts change too, so a few keys of
-    /// live servers move as well.
+    /// live servers move as well. Once a dead server's retry time has come
+    /// it is on the ring again, as in libmemcached; the one request that
+    /// claims its probe tries it (and on success the full ring is back),
+    /// while the others keep placing keys without it.
     pub fn route(
         &self,
         key_hash: u32,
         usable: &dyn Fn(usize) -> bool,
         alive: &dyn Fn(usize) -> bool,
-        epoch: u64,
+        due: &dyn Fn(usize) -> bool,
         any_dead: bool,
     ) -> Route {
         let home = self.home(key_hash);
         let mut targets = Copies::new();
-        for &s in home.as_slice() {
-            if usable(s) {
-                targets.push(s);
-            }
-        }
         let eject = self.failover == Failover::Eject && any_dead;
-        if targets.len() == home.len() && !eject {
-            return Route { home, targets, rerouted: false };
+        if !eject {
+            for &s in home.as_slice() {
+                if usable(s) {
+                    targets.push(s);
+                }
+            }
+            if targets.len() == home.len() {
+                return Route { home, targets, rerouted: false };
+            }
         }
         match self.failover {
             Failover::Eject => {
-                let ring = self.ejected_ring(alive, epoch);
-                let ejected = self.copies_on(&ring, key_hash, &|s| !alive(s));
-                let mut t = Copies::new();
-                for &s in ejected.as_slice() {
-                    if usable(s) {
-                        t.push(s);
-                    }
+                let with_due = |s: usize| alive(s) || due(s);
+                let mut t = self.ejected_targets(key_hash, &with_due, alive, usable);
+                if t.is_none() {
+                    // A due server's probe is someone else's: place without it.
+                    t = self.ejected_targets(key_hash, alive, alive, usable);
                 }
+                let t = t.unwrap_or_default();
                 let rerouted = t.as_slice().iter().any(|s| !home.contains(*s));
                 Route { home, targets: t, rerouted }
             }
@@ -327,31 +335,54 @@ impl Router {
         }
     }
 
+    /// The key's copies on the ring of the servers `in_ring` holds that may
+    /// be used now (`usable`); `None` when one of them is a dead server this
+    /// request may not probe (another request claimed the probe).
+    fn ejected_targets(
+        &self,
+        key_hash: u32,
+        in_ring: &dyn Fn(usize) -> bool,
+        alive: &dyn Fn(usize) -> bool,
+        usable: &dyn Fn(usize) -> bool,
+    ) -> Option<Copies> {
+        let live: Vec<bool> = (0..self.servers.len()).map(in_ring).collect();
+        let ring = self.ejected_ring(live);
+        let copies = self.copies_on(&ring, key_hash, &|s| !in_ring(s));
+        let mut targets = Copies::new();
+        for &s in copies.as_slice() {
+            if usable(s) {
+                targets.push(s);
+            } else if !alive(s) {
+                return None;
+            }
+        }
+        Some(targets)
+    }
+
     /// The gutter server for a key (an index past the configured servers).
     pub fn gutter_target(&self, key_hash: u32) -> Option<usize> {
         let g = self.gutter.as_ref()?.server_for_hash(key_hash)?;
         Some(self.servers.len() + g)
     }
 
-    /// The ring without dead servers, rebuilt when `epoch` changes.
-    fn ejected_ring(&self, alive: &dyn Fn(usize) -> bool, epoch: u64) -> Arc<Ring> {
-        if let Ok(guard) = self.ejected.read() {
-            if let Some((e, ring)) = guard.as_ref() {
-                if *e == epoch {
-                    return ring.clone();
-                }
-            }
+    /// The ring of the servers marked in `live`, built on first use and
+    /// kept among the few most recent.
+    fn ejected_ring(&self, live: Vec<bool>) -> Arc<Ring> {
+        if let Some((_, ring)) = self.ejected.load().iter().find(|(l, _)| *l == live) {
+            return ring.clone();
         }
-        let live: Vec<bool> = (0..self.servers.len()).map(alive).collect();
         let ring = Arc::new(Ring::with_live(
             &self.servers,
             self.ring.distribution(),
             self.ring.hash_kind(),
             &live,
         ));
-        if let Ok(mut guard) = self.ejected.write() {
-            *guard = Some((epoch, ring.clone()));
-        }
+        let entry = (live, ring.clone());
+        self.ejected.rcu(|rings| {
+            let mut rings: Vec<_> = rings.iter().take(3).cloned().collect();
+            rings.insert(0, entry.clone());
+            rings
+        });
         ring
     }
 }
@@ -441,7 +472,7 @@ mod tests {
         let dead = 2;
         for i in 0..500 {
             let h = r.key_hash(format!("k{i}").as_bytes());
-            let route = r.route(h, &|s| s != dead, &|s| s != dead, 1, true);
+            let route = r.route(h, &|s| s != dead, &|s| s != dead, &|_| false, true);
             let home = r.home(h).as_slice()[0];
             if home == dead {
                 assert!(route.rerouted);
@@ -464,7 +495,7 @@ mod tests {
         for i in 0..500 {
             let key = format!("k{i}");
             let h = r.key_hash(key.as_bytes());
-            let route = r.route(h, &|s| s != 2, &|s| s != 2, 7, true);
+            let route = r.route(h, &|s| s != 2, &|s| s != 2, &|_| false, true);
             assert_eq!(
                 route.targets.as_slice(),
                 &[map[without.server_for(key.as_bytes()).unwrap()]]
@@ -478,10 +509,10 @@ mod tests {
         let n = router("a:1 b:1 failover=none");
         for i in 0..100 {
             let h = g.key_hash(format!("k{i}").as_bytes());
-            let route = g.route(h, &|s| s >= 2, &|s| s >= 2, 1, true);
+            let route = g.route(h, &|s| s >= 2, &|s| s >= 2, &|_| false, true);
             assert!(route.rerouted);
             assert!(route.targets.as_slice()[0] >= 2);
-            let none = n.route(h, &|_| false, &|_| false, 1, true);
+            let none = n.route(h, &|_| false, &|_| false, &|_| false, true);
             assert!(none.targets.is_empty());
         }
     }
@@ -493,7 +524,7 @@ mod tests {
             let h = r.key_hash(format!("k{i}").as_bytes());
             let home = r.home(h);
             let dead = home.as_slice()[0];
-            let route = r.route(h, &|s| s != dead, &|s| s != dead, 1, true);
+            let route = r.route(h, &|s| s != dead, &|s| s != dead, &|_| false, true);
             assert_eq!(route.targets.as_slice(), &[home.as_slice()[1]]);
             assert!(!route.rerouted);
             assert_eq!(route.missed_home().collect::<Vec<_>>(), vec![dead]);

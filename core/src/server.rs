@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use crate::config::ServerSpec;
 use crate::conn::{fork_generation, Conn};
 use crate::health::Health;
-use crate::invalidation::{Forget, Invalidations};
+use crate::invalidation::Invalidations;
 use crate::resolve::Addresses;
 use crate::stats::Counters;
 
@@ -37,13 +37,16 @@ impl Server {
     /// State for `spec`, with no connection yet.
     pub fn new(spec: ServerSpec) -> Server {
         let name = spec.name();
+        let health = Health::for_server(&name);
+        let shared_log = if health.is_shared() { crate::shared_health::log() } else { None };
+        let invalidations = Invalidations::for_server(&name, shared_log);
         Server {
             addresses: Addresses::of(&spec),
-            health: Health::for_server(&name),
+            health,
             name,
             pool: Mutex::new(Pool { generation: fork_generation(), idle: Vec::new() }),
             holder_generation: AtomicU64::new(fork_generation()),
-            invalidations: Invalidations::default(),
+            invalidations,
             counters: Counters::default(),
         }
     }
@@ -104,41 +107,6 @@ impl Server {
     #[inline]
     pub fn must_forget(&self) -> bool {
         self.invalidations.is_pending()
-            || (self.health.is_shared() && self.health.forget_all.load(Ordering::Acquire) != 0)
-    }
-
-    /// Takes what the server must forget before it serves again: this
-    /// process's queued keys, or everything (a flush) when the server died
-    /// while its health was shared with other processes.
-    pub fn take_forget(&self) -> Option<Forget> {
-        let local = self.invalidations.take();
-        if self.health.is_shared() && self.health.forget_all.swap(0, Ordering::AcqRel) != 0 {
-            return Some(Forget::All);
-        }
-        local
-    }
-
-    /// What [`Server::take_forget`] handed out was applied (the server
-    /// acknowledged the deletes).
-    pub fn forget_done(&self, forget: Forget) {
-        self.invalidations.done(forget);
-    }
-
-    /// Puts back what could not be applied.
-    pub fn restore_forget(&self, forget: Forget) {
-        if forget == Forget::All && self.health.is_shared() {
-            self.health.forget_all.store(1, Ordering::Release);
-            return;
-        }
-        self.invalidations.restore(forget);
-    }
-
-    /// Notes that the server died: with shared health, whoever uses it first
-    /// after it recovers flushes it.
-    pub fn note_death(&self) {
-        if self.health.is_shared() {
-            self.health.forget_all.store(1, Ordering::Release);
-        }
     }
 
     /// Closes every idle connection.

@@ -6,7 +6,7 @@
 //! error reply) means the server is fine; an I/O or protocol failure counts
 //! against it and closes the connection.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::conn::{Conn, Deadline};
 use crate::error::{Error, Result};
 use crate::health::{monotonic_ms, Availability};
-use crate::invalidation::Forget;
+use crate::invalidation::{Forget, Nothing};
 use crate::protocol::meta::{self, MetaReply};
 use crate::protocol::text::{self, TextReply};
 use crate::protocol::{Limits, ProtocolError};
@@ -81,6 +81,7 @@ pub(crate) struct IoSettings {
     pub pool_size: usize,
     pub failure_limit: u32,
     pub retry_timeout_ms: u64,
+    pub flush_on_overflow: bool,
 }
 
 impl IoSettings {
@@ -93,6 +94,7 @@ impl IoSettings {
             pool_size: config.pool_size,
             failure_limit: config.failure_limit,
             retry_timeout_ms: config.retry_timeout_ms,
+            flush_on_overflow: config.flush_on_overflow,
         }
     }
 
@@ -109,8 +111,6 @@ pub(crate) struct ServerSet {
     servers: Vec<Arc<Server>>,
     configured: usize,
     pub io: IoSettings,
-    /// Changes whenever a server dies or recovers.
-    epoch: AtomicU64,
     /// Configured (non-gutter) servers currently dead.
     dead: AtomicUsize,
 }
@@ -128,7 +128,6 @@ impl ServerSet {
             servers,
             configured: config.servers.len(),
             io: IoSettings::of(config),
-            epoch: AtomicU64::new(0),
             dead: AtomicUsize::new(0),
         }
     }
@@ -161,10 +160,51 @@ impl ServerSet {
         }
     }
 
-    /// Queues `key` to be deleted on server `s` before it serves again.
+    /// Queues `key` to be deleted on server `s` before it serves again
+    /// (the log keeps keys as on the wire, prefix included, so any client
+    /// of the pool can apply them).
     pub(crate) fn forget_later(&self, s: usize, key: &[u8]) {
-        if let Some(server) = self.get(s) {
-            server.invalidations.add(key);
+        let Some(server) = self.get(s) else { return };
+        let mut wire = [0u8; crate::key::MAX_KEY_LEN];
+        let prefix = &self.io.prefix;
+        let len = prefix.len() + key.len();
+        let queued = match wire.get_mut(..len) {
+            Some(buf) => {
+                buf[..prefix.len()].copy_from_slice(prefix);
+                buf[prefix.len()..].copy_from_slice(key);
+                server.invalidations.add(buf)
+            }
+            None => false,
+        };
+        server.counters.incr(if queued {
+            Counter::Invalidations
+        } else {
+            Counter::InvalidationsDropped
+        });
+    }
+
+    /// Claims what server `s` must forget before serving a request whose
+    /// I/O must end by `deadline`. Entries another client is deleting right
+    /// now are waited for (a round trip, usually) rather than read around:
+    /// their deletes may still be in flight. `Ok(None)`: nothing to forget.
+    pub(crate) fn take_forget(&self, s: usize, deadline: &Deadline) -> Result<Option<Forget>> {
+        let Some(server) = self.get(s) else { return Ok(None) };
+        let drain_by = monotonic_ms() + deadline.remaining().as_millis() as u64;
+        loop {
+            match server.invalidations.take(drain_by, self.io.flush_on_overflow) {
+                Ok(f) => return Ok(Some(f)),
+                Err(Nothing::Clean) => return Ok(None),
+                Err(Nothing::Busy(until)) => {
+                    if deadline.passed() {
+                        return Err(Error::Timeout {
+                            server: server.name.clone(),
+                            during: "invalidation by another client",
+                        });
+                    }
+                    let wait = until.saturating_sub(monotonic_ms()).clamp(1, 2);
+                    std::thread::sleep(Duration::from_millis(wait));
+                }
+            }
         }
     }
 
@@ -179,17 +219,16 @@ impl ServerSet {
         self.dead.load(Ordering::Acquire) as u64 + shared
     }
 
-    /// Changes whenever a server of this set (or of the shared area) dies
-    /// or recovers.
-    pub(crate) fn epoch(&self) -> u64 {
-        let shared = crate::shared_health::counters().map_or(0, |(_, epoch)| epoch);
-        self.epoch.load(Ordering::Acquire).wrapping_add(shared)
-    }
-
     /// Whether server `s` is alive (no side effects).
     #[inline]
     pub(crate) fn is_alive(&self, s: usize) -> bool {
         self.get(s).is_some_and(|x| x.health.is_alive())
+    }
+
+    /// Whether server `s` is dead and due for a probe (no side effects).
+    #[inline]
+    pub(crate) fn is_due(&self, s: usize, now: u64) -> bool {
+        self.get(s).is_some_and(|x| x.health.is_due(now, self.io.probe_budget_ms()))
     }
 
     /// Whether server `s` may be contacted at `now`; a dead server whose
@@ -226,7 +265,6 @@ impl ServerSet {
                 self.dead.fetch_sub(1, Ordering::AcqRel);
             }
         }
-        self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Books a successful exchange with server `s`.
@@ -253,7 +291,6 @@ impl ServerSet {
             );
             if died {
                 self.note_transition(s, true);
-                server.note_death();
                 server.close_idle();
             }
         }
@@ -474,14 +511,25 @@ impl ServerSet {
     /// or, when there is none or `fresh` asks for it, a new one connected
     /// within the connect timeout.
     fn checkout(&self, server: usize, check_open: bool, fresh: bool) -> Result<Checkout> {
-        let s = self.get(server).ok_or(Error::NoServers)?;
-        let idle = if fresh { None } else { self.take_open_idle(s, check_open) };
-        let mut checkout = match idle {
-            Some(conn) => Checkout { conn, reused: true },
-            None => Checkout { conn: self.connect(server)?, reused: false },
-        };
+        let mut checkout = self.checkout_bare(server, fresh)?;
+        if check_open && checkout.reused && checkout.conn.peer_closed() {
+            if let Some(s) = self.get(server) {
+                s.counters.incr(Counter::Reconnects);
+                s.close_idle();
+            }
+            checkout = self.checkout_bare(server, true)?;
+        }
         self.before_first_use(server, &mut checkout.conn)?;
         Ok(checkout)
+    }
+
+    /// An idle connection of server `s` (unless `fresh`), or a new one.
+    fn checkout_bare(&self, server: usize, fresh: bool) -> Result<Checkout> {
+        let s = self.get(server).ok_or(Error::NoServers)?;
+        match if fresh { None } else { s.take_idle() } {
+            Some(conn) => Ok(Checkout { conn, reused: true }),
+            None => Ok(Checkout { conn: self.connect(server)?, reused: false }),
+        }
     }
 
     /// An idle connection of `s`; with `check_open`, one the server has not
@@ -554,6 +602,38 @@ impl ServerSet {
         }
     }
 
+    /// What server `s` must forget ahead of a fan-out batch. A flush after
+    /// an overflowed log needs a look at the server first (did it restart?),
+    /// so it is done here, on a connection of its own, before the batch.
+    pub(crate) fn forget_for_fanout(
+        &self,
+        server: usize,
+        deadline: &Deadline,
+    ) -> Result<Option<Forget>> {
+        match self.take_forget(server, deadline)? {
+            Some(forget) if forget.flush => {
+                let Checkout { mut conn, .. } = self.checkout_bare(server, false)?;
+                let mut owed = std::mem::take(&mut conn.owed);
+                let result = self.forget_on(server, &mut conn, &mut owed, &forget, deadline);
+                let s = self.get(server).ok_or(Error::NoServers)?;
+                match result {
+                    Ok(()) => {
+                        conn.owed = owed;
+                        self.return_conn(server, conn);
+                        s.invalidations.done(forget);
+                        Ok(None)
+                    }
+                    Err(e) => {
+                        s.invalidations.restore(forget);
+                        self.server_failed(server, &e);
+                        Err(e)
+                    }
+                }
+            }
+            other => Ok(other),
+        }
+    }
+
     /// Applies server `s`'s pending invalidations on `conn` before anything
     /// else is sent on it: a server never serves a key it must forget.
     fn before_first_use(&self, server: usize, conn: &mut Conn) -> Result<()> {
@@ -561,58 +641,49 @@ impl ServerSet {
         if !s.must_forget() {
             return Ok(());
         }
-        let Some(forget) = s.take_forget() else { return Ok(()) };
+        let deadline = Deadline::after(self.io.io_timeout);
+        let Some(forget) = self.take_forget(server, &deadline)? else { return Ok(()) };
         // The request already encoded waits until the invalidations are done.
         let request = std::mem::take(&mut conn.out);
         let mut owed = std::mem::take(&mut conn.owed);
-        let result = self.forget_on(&s.name, conn, &mut owed, &forget, &s.counters);
+        let result = self.forget_on(server, conn, &mut owed, &forget, &deadline);
         conn.out = request;
         match result {
             Ok(()) => {
-                s.forget_done(forget);
+                s.invalidations.done(forget);
                 Ok(())
             }
             Err(e) => {
-                s.restore_forget(forget);
+                s.invalidations.restore(forget);
                 self.server_failed(server, &e);
                 Err(e)
             }
         }
     }
 
-    /// Sends the deletes (or the flush) of `forget` on `conn` and reads the
-    /// replies.
+    /// Sends the deletes (and, for an overflowed log, the flush) of
+    /// `forget` on `conn` and reads the replies.
     fn forget_on(
         &self,
-        name: &str,
+        server: usize,
         conn: &mut Conn,
         owed: &mut u32,
         forget: &Forget,
-        counters: &crate::stats::Counters,
+        deadline: &Deadline,
     ) -> Result<()> {
-        let prefix = &self.io.prefix;
-        let deadline = Deadline::after(self.io.io_timeout);
-        let keys: &[Vec<u8>] = match forget {
-            Forget::All => {
-                text::encode_flush_all(&mut conn.out, 0, false);
-                self.skip_owed_replies(name, conn, owed, &deadline, counters)?;
-                let r =
-                    self.converse(name, conn, &deadline, &mut |name: &str, reply| match reply {
-                        TextReply::Ok => Ok(Flow::Done(())),
-                        other => Err(unexpected(name, other)),
-                    })?;
-                return r;
-            }
-            Forget::Keys(keys) => keys,
-        };
-        for chunk in keys.chunks(500) {
+        let Some(s) = self.get(server) else { return Ok(()) };
+        let name = &s.name;
+        if forget.flush {
+            self.skip_owed_replies(name, conn, owed, deadline, &s.counters)?;
+            self.flush_after_overflow(s, conn, deadline)?;
+        }
+        for chunk in forget.keys.chunks(500) {
             for key in chunk {
-                text::encode_delete(&mut conn.out, prefix, key, false);
+                text::encode_delete(&mut conn.out, b"", key, false);
             }
-            self.skip_owed_replies(name, conn, owed, &deadline, counters)?;
+            self.skip_owed_replies(name, conn, owed, deadline, &s.counters)?;
             let mut left = chunk.len();
-            let deadline = deadline.min(Deadline::after(self.io.io_timeout));
-            self.converse(name, conn, &deadline, &mut |name: &str, reply| {
+            self.converse(name, conn, deadline, &mut |name: &str, reply| {
                 match reply {
                     TextReply::Deleted | TextReply::NotFound => {}
                     other => return Err(unexpected(name, other)),
@@ -622,6 +693,46 @@ impl ServerSet {
             })??;
         }
         Ok(())
+    }
+
+    /// The log overflowed for server `s` while it was away: keys it must
+    /// forget were dropped, so it is flushed — unless it restarted after
+    /// the overflow (its `uptime` says so), which emptied it anyway. A
+    /// server that refuses `flush_all` (`-F`) is counted (`flush_refused`)
+    /// and not asked again.
+    fn flush_after_overflow(&self, s: &Server, conn: &mut Conn, deadline: &Deadline) -> Result<()> {
+        let Some(overflowed_at) = s.invalidations.overflowed_at() else { return Ok(()) };
+        let name = &s.name;
+        text::encode_stats(&mut conn.out, None);
+        let mut uptime_s = None;
+        self.converse(name, conn, deadline, &mut |name: &str, reply| match reply {
+            TextReply::Stat { name: b"uptime", value } => {
+                uptime_s = std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok());
+                Ok(Flow::More)
+            }
+            TextReply::Stat { .. } => Ok(Flow::More),
+            TextReply::End => Ok(Flow::Done(())),
+            other => Err(unexpected(name, other)),
+        })??;
+        // memcached reports its uptime about 2 s ahead (its clock starts 2 s
+        // before the process): a restart within 2 s of the overflow is taken
+        // for none, and the server flushed — the safe side.
+        let since_overflow_s = monotonic_ms().saturating_sub(overflowed_at) / 1000;
+        if uptime_s.is_some_and(|up| up < since_overflow_s) {
+            return Ok(());
+        }
+        text::encode_flush_all(&mut conn.out, 0, false);
+        match self.converse(name, conn, deadline, &mut |name: &str, reply| match reply {
+            TextReply::Ok => Ok(Flow::Done(())),
+            other => Err(unexpected(name, other)),
+        })? {
+            Ok(()) => Ok(()),
+            Err(Error::Server { .. }) => {
+                s.counters.incr(Counter::FlushRefused);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Gives a connection back to server `s`'s pool.

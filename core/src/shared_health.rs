@@ -9,10 +9,15 @@
 //!
 //! The area is an open-addressing table of fixed slots keyed by a hash of
 //! the server's name, holding only atomics: no locks that a dying worker
-//! could leave held. It is never unmapped.
+//! could leave held. Beside it lives the pool's invalidation log (see
+//! `invalidation`), so a key one worker's write missed is deleted on the
+//! recovered server by whichever worker uses it first. Neither is ever
+//! unmapped.
 
 use std::io;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+
+use crate::invalidation::KeyLog;
 
 /// The failure state of one server (see [`crate::health::Health`]).
 #[derive(Debug, Default)]
@@ -20,11 +25,8 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 pub struct HealthCell {
     /// Consecutive failures.
     pub failures: AtomicU32,
-    /// Set when the server died while its health is shared: writes any
-    /// process rerouted meanwhile may have left it stale, so whoever uses it
-    /// first after it recovers flushes it. (Each process's own list of keys
-    /// to forget does not cover the others'.)
-    pub forget_all: AtomicU32,
+    /// Unused; keeps the layout of the fields after it.
+    pub reserved: AtomicU32,
     /// Monotonic ms until which the server is dead; 0 when alive.
     pub dead_until: AtomicU64,
     /// Monotonic ms when the current probe started; 0 when none.
@@ -40,7 +42,7 @@ struct Slot {
 
 /// Slots in the area: servers beyond this keep private health.
 pub const SLOTS: usize = 4096;
-const MAGIC: u64 = 0x6d63_7269_6e67_0002; // "mcring" + layout version
+const MAGIC: u64 = 0x6d63_7269_6e67_0003; // "mcring" + layout version
 
 #[repr(C)]
 struct Region {
@@ -53,12 +55,25 @@ struct Region {
 }
 
 static REGION: AtomicPtr<Region> = AtomicPtr::new(std::ptr::null_mut());
+/// The invalidation log shared by the same processes.
+static LOG: AtomicPtr<KeyLog> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Creates the shared area if it does not exist yet. Call it in the parent
 /// before workers fork (PHP's MINIT, a pre-fork server's master).
 pub fn init() -> io::Result<()> {
     if !REGION.load(Ordering::Acquire).is_null() {
         return Ok(());
+    }
+    // The log first: a client sees the region only once the log is there.
+    if LOG.load(Ordering::Acquire).is_null() {
+        let log = crate::invalidation::map_log(true)? as *const KeyLog as *mut KeyLog;
+        if LOG
+            .compare_exchange(std::ptr::null_mut(), log, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // SAFETY: our own mapping, never published.
+            unsafe { libc::munmap(log as *mut libc::c_void, std::mem::size_of::<KeyLog>()) };
+        }
     }
     let size = std::mem::size_of::<Region>();
     // SAFETY: an anonymous shared mapping of `size` bytes; the kernel zeroes
@@ -95,6 +110,15 @@ fn region() -> Option<&'static Region> {
     // SAFETY: once published the mapping lives as long as the process and
     // holds only atomics (and `magic`, written before publication).
     unsafe { ptr.as_ref() }.filter(|r| r.magic == MAGIC)
+}
+
+/// The invalidation log shared with sibling processes, when the shared area
+/// exists.
+pub fn log() -> Option<&'static KeyLog> {
+    region()?;
+    let ptr = LOG.load(Ordering::Acquire);
+    // SAFETY: published by `init` before the region, never unmapped.
+    unsafe { ptr.as_ref() }
 }
 
 /// Whether the shared area exists in this process.
@@ -137,14 +161,8 @@ pub fn counters() -> Option<(u64, u64)> {
     region().map(|r| (r.dead.load(Ordering::Acquire), r.epoch.load(Ordering::Acquire)))
 }
 
-/// FNV-1a of the name, never 0.
 fn name_key(name: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in name.as_bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h | 1
+    crate::invalidation::name_key(name.as_bytes())
 }
 
 #[cfg(test)]

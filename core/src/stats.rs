@@ -4,14 +4,16 @@
 //! thread, and meaningful after `fork()` (the child starts from the parent's
 //! values and counts its own requests on top).
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::metrics::Exposition;
 
 /// Declares the counters once: the live atomics ([`Counters`]), their names
 /// ([`Counter`]), a copy of their values ([`Snapshot`], one field each) and
-/// the exported names, all in one order.
+/// the exported names ([`CLIENT_METRICS`], the doc comment as help), all in
+/// one order.
 macro_rules! counters {
-    ($($(#[doc = $doc:literal])* $field:ident => $variant:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $field:ident => $variant:ident as $metric:literal,)*) => {
         /// Live counters of one server.
         #[derive(Debug, Default)]
         pub struct Counters {
@@ -33,6 +35,13 @@ macro_rules! counters {
 
         /// How many counters there are.
         pub const COUNTER_COUNT: usize = [$(stringify!($field)),*].len();
+
+        /// The Prometheus family of each counter: (field, metric name,
+        /// help). The names are shared by every exporter of client metrics
+        /// (bindings, the `mcring exporter` command), so dashboards see one
+        /// set of series.
+        pub const CLIENT_METRICS: [(&str, &str, &str); COUNTER_COUNT] =
+            [$((stringify!($field), $metric, concat!($($doc),*)),)*];
 
         impl Counters {
             /// Adds `n` to a counter.
@@ -75,48 +84,48 @@ macro_rules! counters {
 
 counters! {
     /// Keys asked for (a `get_multi` of 10 keys counts 10).
-    gets => Gets,
+    gets => Gets as "mcring_client_gets_total",
     /// Keys found.
-    hits => Hits,
+    hits => Hits as "mcring_client_hits_total",
     /// Keys not found.
-    misses => Misses,
+    misses => Misses as "mcring_client_misses_total",
     /// Store commands (set, add, replace, append, prepend, cas, incr, decr, touch).
-    sets => Sets,
+    sets => Sets as "mcring_client_sets_total",
     /// Deletes.
-    deletes => Deletes,
+    deletes => Deletes as "mcring_client_deletes_total",
     /// Requests that failed with an error (including timeouts).
-    errors => Errors,
+    errors => Errors as "mcring_client_errors_total",
     /// Requests that timed out.
-    timeouts => Timeouts,
+    timeouts => Timeouts as "mcring_client_timeouts_total",
     /// Bytes received.
-    bytes_read => BytesRead,
+    bytes_read => BytesRead as "mcring_client_read_bytes_total",
     /// Bytes sent.
-    bytes_written => BytesWritten,
+    bytes_written => BytesWritten as "mcring_client_written_bytes_total",
     /// Connections opened.
-    connects => Connects,
+    connects => Connects as "mcring_client_connections_total",
     /// Copies of a write that failed while the write as a whole succeeded.
-    replica_write_failures => ReplicaWriteFailures,
+    replica_write_failures => ReplicaWriteFailures as "mcring_client_replica_write_failures_total",
     /// Requests served by another server because this one was down.
-    failovers => Failovers,
+    failovers => Failovers as "mcring_client_failovers_total",
     /// Values written back to this server after it missed them.
-    read_repairs => ReadRepairs,
+    read_repairs => ReadRepairs as "mcring_client_read_repairs_total",
     /// Quiet (noreply) writes the server answered with an error.
-    noreply_errors => NoreplyErrors,
+    noreply_errors => NoreplyErrors as "mcring_client_noreply_errors_total",
     /// Writes and deletes of this server's keys that took effect only on a
     /// failover target (their result says so: `StoredElsewhere`).
-    stored_elsewhere => StoredElsewhere,
+    stored_elsewhere => StoredElsewhere as "mcring_client_stored_elsewhere_total",
     /// Keys queued to be deleted on this server before it serves again
     /// (their write missed it).
-    invalidations => Invalidations,
+    invalidations => Invalidations as "mcring_client_invalidations_total",
     /// Keys that could not be queued (the invalidation log was full): this
     /// server may serve an older value of them until their TTL ends.
-    invalidations_dropped => InvalidationsDropped,
+    invalidations_dropped => InvalidationsDropped as "mcring_client_invalidations_dropped_total",
     /// Flushes after an overflowed invalidation log that the server refused
     /// (`flush_all` disabled with `-F`): a warning, never retried.
-    flush_refused => FlushRefused,
+    flush_refused => FlushRefused as "mcring_client_flush_refused_total",
     /// Idle pooled connections the server had closed (a restart, its
     /// `idle_timeout`), replaced by fresh ones without an error.
-    reconnects => Reconnects,
+    reconnects => Reconnects as "mcring_client_reconnects_total",
 }
 
 impl Counters {
@@ -137,28 +146,36 @@ pub struct ClientStats {
 }
 
 impl ClientStats {
-    /// The counters in Prometheus text exposition format.
-    pub fn prometheus(&self) -> String {
-        let mut out = String::new();
-        let names = Snapshot::default().fields();
-        for (i, (name, _)) in names.iter().enumerate() {
-            let _ = writeln!(out, "# TYPE mcring_{name}_total counter");
+    /// Adds the counters to an exposition, one family per counter with a
+    /// `server` label.
+    pub fn add_to(&self, e: &mut Exposition) {
+        for (i, (_, metric, help)) in CLIENT_METRICS.iter().enumerate() {
             for (server, snap) in &self.servers {
-                let value = snap.fields()[i].1;
-                let _ = writeln!(
-                    out,
-                    "mcring_{name}_total{{server=\"{}\"}} {value}",
-                    server.replace('\\', "\\\\").replace('"', "\\\"")
-                );
+                e.counter(metric, help.trim(), &[("server", server)], snap.fields()[i].1);
             }
         }
-        out
+    }
+
+    /// The counters in Prometheus text exposition format.
+    pub fn prometheus(&self) -> String {
+        let mut e = Exposition::new();
+        self.add_to(&mut e);
+        e.render()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_field_has_a_metric_in_field_order() {
+        let fields = Snapshot::default().fields();
+        for ((field, _), (named, metric, _)) in fields.iter().zip(CLIENT_METRICS) {
+            assert_eq!(field, &named);
+            assert!(metric.starts_with("mcring_client_") && metric.ends_with("_total"));
+        }
+    }
 
     #[test]
     fn counts_and_sums() {
@@ -170,6 +187,9 @@ mod tests {
         assert_eq!(s.bytes_read, 10);
         assert_eq!(s.plus(&s).bytes_read, 20);
         let stats = ClientStats { servers: vec![("a:1".into(), s)], total: s };
-        assert!(stats.prometheus().contains("mcring_gets_total{server=\"a:1\"} 1"));
+        let text = stats.prometheus();
+        assert!(text.contains("mcring_client_gets_total{server=\"a:1\"} 1\n"), "{text}");
+        assert!(text.contains("mcring_client_read_bytes_total{server=\"a:1\"} 10\n"), "{text}");
+        assert_eq!(text.matches("# TYPE ").count(), COUNTER_COUNT);
     }
 }

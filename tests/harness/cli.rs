@@ -16,7 +16,7 @@ pub fn mcring_binary() -> PathBuf {
         let workspace = manifest.parent().expect("tests/ lives in the workspace").to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "mcring", "--bin", "mcring"])
+            .args(["build", "-q", "-p", "mcring-cli", "--bin", "mcring"])
             .current_dir(&workspace)
             .status()
             .expect("run cargo build for the mcring binary");

@@ -208,6 +208,16 @@ impl Memcached {
         }
     }
 
+    /// What `systemctl restart memcached` does: SIGTERM, wait for the
+    /// process to exit, start a fresh one on the same port.
+    pub fn restart_gracefully(&mut self) {
+        self.signal(libc::SIGTERM);
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+        self.restart();
+    }
+
     /// Starts a fresh (empty) memcached on the same port or socket after
     /// `kill`. Retries while the port is in TIME_WAIT or briefly taken.
     pub fn restart(&mut self) {
