@@ -7,15 +7,12 @@ calls it. Without one (pymemcache's default) values are stored as they are
 and read back as bytes, straight from the engine.
 """
 
-import operator
-
 import mcring
 
 from .exceptions import MemcacheIllegalInputError, MemcacheServerError, translate
 from .serde import LegacyWrappingSerde
 
 _MISS = object()
-_is_ascii = operator.methodcaller("isascii")
 
 
 def server_name(server):
@@ -103,19 +100,24 @@ class Commands:
         return groups
 
     def _checked(self, keys):
-        """``_check`` of many keys, at C speed when all are ASCII (the usual
-        case: a str key must be, a bytes key may be anything)."""
+        """``(keys as a list, whether any is a (server_key, key) tuple)``,
+        with ``_check`` applied; at C speed for the usual lists of str (all
+        ASCII) or of bytes (anything goes)."""
         if not isinstance(keys, (list, tuple)):
             keys = list(keys)
-        if not self.allow_unicode_keys:
+        try:
+            joined = "".join(keys)  # all str, so no tuples
+            if self.allow_unicode_keys or joined.isascii():
+                return keys, False
+        except TypeError:  # not all str
             try:
-                ascii_only = all(map(_is_ascii, keys))
-            except AttributeError:  # (server_key, key) tuples among them
-                ascii_only = False
-            if not ascii_only:
-                for key in keys:
-                    self._split(key)
-        return keys
+                b"".join(keys)
+                return keys, False
+            except TypeError:  # a mix, or tuples
+                pass
+        for key in keys:
+            self._split(key)
+        return keys, tuple in map(type, keys)
 
     def _full_key(self, key):
         key = self._check(key)
@@ -180,9 +182,9 @@ class Commands:
         """A dict of the keys found."""
         if not keys:
             return {}
-        keys = self._checked(keys)
+        keys, tuples = self._checked(keys)
         try:
-            if tuple in map(type, keys):
+            if tuples:
                 found = {}
                 for sk, group in self._by_server_key(keys).items():
                     found.update(self._mc.get_multi(group, with_flags=not self._plain,
@@ -214,7 +216,7 @@ class Commands:
             return {}
         try:
             found = {}
-            for sk, group in self._by_server_key(self._checked(keys)).items():
+            for sk, group in self._by_server_key(self._checked(keys)[0]).items():
                 found.update(self._mc.gets_multi(group, with_flags=True, server_key=sk))
         except mcring.Error as e:
             return self._failed(e, {})
@@ -343,7 +345,7 @@ class Commands:
         if not keys:
             return True
         try:
-            for sk, group in self._by_server_key(self._checked(keys)).items():
+            for sk, group in self._by_server_key(self._checked(keys)[0]).items():
                 self._mc.delete_multi(group, noreply=self._noreply(noreply), server_key=sk)
         except mcring.Error as e:
             raise translate(e) from None
