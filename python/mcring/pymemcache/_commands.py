@@ -169,7 +169,9 @@ class Commands:
                 key, sk = self._split(key)
                 found = self._mc.get(key, _MISS, with_flags=True, server_key=sk)
             elif self._plain:
-                return self._mc.get(self._check(key), default)
+                if type(key) is str and not key.isascii() and not self.allow_unicode_keys:
+                    self._check(key)  # raises
+                return self._mc.get(key, default)
             else:
                 found = self._mc.get(self._check(key), _MISS, with_flags=True)
         except mcring.Error as e:
