@@ -35,6 +35,15 @@ fi
 # The Python tools live in a venv inside the checkout: pylibmc and pymemcache
 # (the peers), maturin (builds the wheel), pytest.
 PY_PACKAGES=(pylibmc pymemcache maturin pytest)
+# What the Python tests install beside the wheel in their fresh venv: the
+# peers the compat modules are compared with, and the frameworks whose
+# backends and test suites run on mcring (versions pinned: Django's and
+# cachelib's test suites are those releases').
+PY_TEST_PACKAGES=(
+  pytest pylibmc==1.6.3 pymemcache==4.0.0
+  django==5.2.19 flask==3.1.3 flask-caching==2.5.1 cachelib==0.17.0 pytest-xprocess
+  gunicorn==27.0.1
+)
 if [[ ! -x "$VENV/bin/python" ]]; then
   echo "setup: creating $VENV"
   /usr/bin/python3 -m venv "$VENV"

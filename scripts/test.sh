@@ -29,11 +29,14 @@ step "python: wheel into a fresh venv, pytest"
 rm -rf target/wheels-python target/py-venv
 "$VENV/bin/maturin" build --release --quiet -m python/Cargo.toml -o target/wheels-python
 "$VENV/bin/python" -m venv target/py-venv
-# The wheel alone must import and work; then the test runner and pylibmc
-# (the interop peer) join it.
+# The wheel alone must import and work (and its compat modules); then the
+# test runner, the peers and the frameworks join it.
 target/py-venv/bin/python -m pip install -q --disable-pip-version-check target/wheels-python/mcring-*.whl
-target/py-venv/bin/python -c 'import mcring; mcring.Client(["127.0.0.1:11211"]).server_for("k")'
-target/py-venv/bin/python -m pip install -q --disable-pip-version-check pytest pylibmc
+target/py-venv/bin/python -c 'import mcring, mcring.pylibmc, mcring.pymemcache.client.hash; mcring.Client(["127.0.0.1:11211"]).server_for("k")'
+target/py-venv/bin/python -m pip install -q --disable-pip-version-check "${PY_TEST_PACKAGES[@]}"
+# The compat modules run side by side with the real pylibmc and pymemcache;
+# Django's and cachelib's own cache tests (their sdists are fetched by the
+# tests into target/.cache) run on mcring; gunicorn shares server health.
 (cd python/tests && ../../target/py-venv/bin/python -m pytest -q -p no:cacheprovider .)
 
 step "PHP extension: builds (checkout and installed libmcring), .phpt tests, a PHP-FPM pool"

@@ -6,10 +6,16 @@ switches for every client. Workloads, as bench/c/kv_common.h defines them:
 get and set of one key (1000 keys, 100-byte values) and get_multi of 100 keys
 spread over the 3 servers. Clients, each in its own process, in the same run:
 
-    floor       bench/c/kv_floor.c: raw blocking sockets, no placement, no parsing
-    mcring      mcring.Client (ketama-weighted)
-    pylibmc     pylibmc.Client, ketama_weighted, binary=False, tcp_nodelay
-    pymemcache  pymemcache HashClient (no_delay)
+    floor              bench/c/kv_floor.c: raw blocking sockets, no placement, no parsing
+    mcring             mcring.Client (ketama-weighted)
+    mcring.pylibmc     mcring.pylibmc.Client with pylibmc's arguments (below)
+    mcring.pymemcache  mcring.pymemcache HashClient with pymemcache's arguments (below)
+    pylibmc            pylibmc.Client, ketama_weighted, binary=False, tcp_nodelay
+    pymemcache         pymemcache HashClient (no_delay; its sets are noreply by default)
+
+and set_noreply: sets not waited for, mcring.Client's set(noreply=True)
+beside the two HashClients' default sets (pylibmc and the floor do not take
+part).
 
 Each figure is the best of --repeat rounds (the machine may be shared).
 
@@ -32,8 +38,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 KEYS = 1000
 VALUE = b"x" * 100
 MULTI = 100
-CLIENTS = ["floor", "mcring", "pylibmc", "pymemcache"]
-WORKLOADS = {"get": 50000, "set": 50000, "mget": 5000}
+CLIENTS = ["floor", "mcring", "mcring.pylibmc", "mcring.pymemcache", "pylibmc", "pymemcache"]
+WORKLOADS = {"get": 50000, "set": 50000, "mget": 5000, "set_noreply": 50000}
+# Clients that send sets without waiting for the reply.
+NOREPLY_CLIENTS = ["mcring", "mcring.pymemcache", "pymemcache"]
 
 
 # ---- one client, in its own pinned process ----------------------------------
@@ -44,14 +52,20 @@ def make_client(name, servers):
         import mcring
 
         return mcring.Client(servers)
-    if name == "pylibmc":
-        import pylibmc
+    if name in ("pylibmc", "mcring.pylibmc"):
+        if name == "pylibmc":
+            import pylibmc
+        else:
+            import mcring.pylibmc as pylibmc
 
         return pylibmc.Client(
             servers, binary=False, behaviors={"ketama_weighted": True, "tcp_nodelay": True}
         )
-    if name == "pymemcache":
-        from pymemcache.client.hash import HashClient
+    if name in ("pymemcache", "mcring.pymemcache"):
+        if name == "pymemcache":
+            from pymemcache.client.hash import HashClient
+        else:
+            from mcring.pymemcache.client.hash import HashClient
 
         hosts = [(s.rsplit(":", 1)[0], int(s.rsplit(":", 1)[1])) for s in servers]
         return HashClient(hosts, no_delay=True)
@@ -61,7 +75,7 @@ def make_client(name, servers):
 def run_client(name, op, ops, servers):
     """Preloads the keys, runs `ops` operations and prints ops per second."""
     mc = make_client(name, servers)
-    keys = ["%s:%d" % (name, i) for i in range(KEYS)]
+    keys = ["%s:%d" % (name.replace(".", "-"), i) for i in range(KEYS)]
     for key in keys:
         mc.set(key, VALUE)
     assert mc.get(keys[0]) == VALUE
@@ -79,6 +93,15 @@ def run_client(name, op, ops, servers):
         nb = len(batches)
         for i in range(ops):
             get_multi(batches[i % nb])
+    elif op == "set_noreply":
+        if name == "mcring":
+            for i in range(ops):
+                set_(keys[i % KEYS], VALUE, noreply=True)
+        else:  # the HashClients: noreply is their default
+            for i in range(ops):
+                set_(keys[i % KEYS], VALUE)
+        # Every set was sent; one read waits for the server to have them.
+        assert mc.get(keys[(ops - 1) % KEYS]) == VALUE
     else:
         raise SystemExit("unknown op " + op)
     elapsed = time.perf_counter() - start
@@ -158,6 +181,8 @@ def main():
         for round_ in range(args.repeat):
             for op, ops in WORKLOADS.items():
                 for client in CLIENTS:
+                    if op == "set_noreply" and client not in NOREPLY_CLIENTS:
+                        continue
                     got = measure(client, op, ops, servers, floor)
                     results[op, client] = max(got, results.get((op, client), 0.0))
                     print("round %d %-5s %-10s %10.0f ops/s" % (round_, op, client, got), file=sys.stderr)
@@ -169,24 +194,42 @@ def main():
 
 
 def print_table(results):
-    names = {"get": "get", "set": "set", "mget": "get_multi (100 keys)"}
+    names = {"get": "get", "set": "set", "mget": "get_multi (100 keys)",
+             "set_noreply": "set, noreply"}
     print()
-    print("| workload | client | ops/s | × floor |")
-    print("| --- | --- | ---: | ---: |")
+    print("| workload | floor ops/s | " + " | ".join(CLIENTS[1:]) + " |")
+    print("| --- | ---: |" + " ---: |" * (len(CLIENTS) - 1))
     for op in WORKLOADS:
+        if op == "set_noreply":
+            continue
         floor = results[op, "floor"]
-        for client in CLIENTS:
-            ops = results[op, client]
-            print("| %s | %s | %.0f | %.2f |" % (names[op], client, ops, ops / floor))
+        cells = ["%.2f×" % (results[op, c] / floor) for c in CLIENTS[1:]]
+        print("| %s | %.0f | %s |" % (names[op], floor, " | ".join(cells)))
     print()
-    print("| workload | mcring / pylibmc | mcring / pymemcache |")
-    print("| --- | ---: | ---: |")
+    print("| workload | mcring.pylibmc / mcring | mcring.pymemcache / mcring "
+          "| mcring.pylibmc / pylibmc | mcring.pymemcache / pymemcache | mcring / pylibmc "
+          "| mcring / pymemcache |")
+    print("| --- |" + " ---: |" * 6)
     for op in WORKLOADS:
-        m = results[op, "mcring"]
-        print(
-            "| %s | %.2f | %.2f |"
-            % (names[op], m / results[op, "pylibmc"], m / results[op, "pymemcache"])
-        )
+        if op == "set_noreply":
+            continue
+        r = {c: results[op, c] for c in CLIENTS}
+        print("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+            names[op],
+            r["mcring.pylibmc"] / r["mcring"],
+            r["mcring.pymemcache"] / r["mcring"],
+            r["mcring.pylibmc"] / r["pylibmc"],
+            r["mcring.pymemcache"] / r["pymemcache"],
+            r["mcring"] / r["pylibmc"],
+            r["mcring"] / r["pymemcache"],
+        ))
+    print()
+    print("| sets not waited for | ops/s | / pymemcache |")
+    print("| --- | ---: | ---: |")
+    for client in NOREPLY_CLIENTS:
+        ops = results["set_noreply", client]
+        label = "mcring set(noreply=True)" if client == "mcring" else client + " set (default)"
+        print("| %s | %.0f | %.2f |" % (label, ops, ops / results["set_noreply", "pymemcache"]))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ The engine is written in Rust and shared with the C and PHP bindings.
     mc = mcring.Client(["10.0.0.1:11211", "10.0.0.2:11211:2"], replicas=1)
     mc.set("user:42", {"name": "Ada"}, ttl=300)
     mc.get("user:42")        # {'name': 'Ada'}
+
+Code written for pylibmc or pymemcache runs on the same engine through
+``mcring.pylibmc`` and ``mcring.pymemcache``; ``mcring.django`` and
+``mcring.flask`` are cache backends for Django and Flask-Caching.
 """
 
 from ._mcring import (
@@ -26,20 +30,22 @@ from ._mcring import (
     TimeoutError,
     UnreadableValueError,
     __version__,
+    shared_health,
 )
 
+# `ConnectionError`, `TimeoutError` and `InterruptedError` share their names
+# with builtins (and subclass them): they are reached as `mcring.X`, and
+# `from mcring import *` leaves the builtins alone.
 __all__ = [
     "BadKeyError",
     "BadValueError",
     "Client",
     "ConfigError",
-    "ConnectionError",
     "Error",
-    "InterruptedError",
     "ProtocolError",
     "ServerDownError",
     "ServerError",
-    "TimeoutError",
     "UnreadableValueError",
     "__version__",
+    "shared_health",
 ]

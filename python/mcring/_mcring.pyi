@@ -3,7 +3,7 @@
 import builtins
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Tuple, Union, final
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 __version__: str
 
@@ -35,9 +35,10 @@ class UnreadableValueError(Error, ValueError):
 class ConfigError(Error):
     """The server list or an option is invalid."""
 
-class ConnectionError(Error):
+class ConnectionError(Error, builtins.ConnectionError):
     """A server could not be reached, or the connection broke, or no server is
-    configured. ``server`` names the server (``"host:port"``) when known."""
+    configured. ``server`` names the server (``"host:port"``) when known.
+    Also a builtin ``ConnectionError`` (so an ``OSError``)."""
 
     server: str
 
@@ -45,8 +46,9 @@ class ServerDownError(ConnectionError):
     """The server is marked dead after repeated failures and was not tried; it
     is probed again after ``retry_timeout_ms``."""
 
-class TimeoutError(Error):
-    """A server did not answer within ``connect_timeout_ms`` or ``io_timeout_ms``."""
+class TimeoutError(Error, builtins.TimeoutError):
+    """A server did not answer within ``connect_timeout_ms`` or ``io_timeout_ms``.
+    Also a builtin ``TimeoutError`` (so an ``OSError``)."""
 
     server: str
 
@@ -58,10 +60,16 @@ class ServerError(Error):
 class ProtocolError(ServerError):
     """A server sent bytes that are not a valid memcached reply."""
 
-class InterruptedError(Error):
+class InterruptedError(Error, builtins.InterruptedError):
     """A signal stopped a request and its handler raised no exception."""
 
-@final
+def shared_health() -> None:
+    """Makes server health shared by this process and every process forked from
+    it afterwards. Call it in a pre-fork server's master before the workers
+    start (gunicorn's ``on_starting``/``when_ready``, uWSGI's master): when one
+    worker finds a server dead, the others skip it without paying their own
+    timeouts. Calling it again does nothing."""
+
 class Client:
     """A memcached client over a pool of servers, with libmemcached's key
     placement.
@@ -78,6 +86,11 @@ class Client:
     ``read_repair``, ``value_format`` (``"php"`` or ``"pylibmc"``),
     ``serializer`` (``"json"`` or ``"pickle"``), ``compress_threshold``.
 
+    Every key command takes ``server_key=``: the keys are then placed by
+    that key instead of their own, exactly as libmemcached's ``*_by_key``
+    functions (and php-memcached's ``getByKey``, ``setByKey``...) place them,
+    so related keys share a server.
+
     Safe to share between threads (the GIL is released during network I/O);
     after ``os.fork()`` the child opens its own connections. No connection is
     opened until a request needs one. Raises ``ConfigError`` for a bad
@@ -88,49 +101,173 @@ class Client:
     @property
     def servers(self) -> List[str]:
         """The configured servers as ``"host:port"``, in order."""
-    def get(self, key: Key, default: Any = None) -> Any:
-        """The value of ``key``, or ``default`` on a miss."""
-    def gets(self, key: Key) -> Tuple[Any, Optional[int]]:
-        """``(value, cas)`` of ``key``, or ``(None, None)`` on a miss."""
-    def set(self, key: Key, value: Any, ttl: int = 0) -> bool:
-        """Stores ``value`` under ``key``. True when stored."""
-    def add(self, key: Key, value: Any, ttl: int = 0) -> bool:
+    def get(
+        self,
+        key: Key,
+        default: Any = None,
+        *,
+        with_flags: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Any:
+        """The value of ``key``, or ``default`` on a miss; with ``with_flags``,
+        ``(value, flags)``."""
+    def gets(
+        self,
+        key: Key,
+        *,
+        with_flags: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Tuple[Any, ...]:
+        """``(value, cas)`` of ``key``, or ``(None, None)`` on a miss; with
+        ``with_flags``, ``(value, flags, cas)``."""
+    def get_and_touch(
+        self, key: Key, ttl: int, default: Any = None, *, with_flags: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Any:
+        """The value of ``key``, setting its TTL (memcached ``gat``), or
+        ``default`` on a miss; with ``with_flags``, ``(value, flags)``."""
+    def gets_and_touch(
+        self,
+        key: Key,
+        ttl: int,
+        *,
+        with_flags: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Tuple[Any, ...]:
+        """``(value, cas)`` of ``key``, setting its TTL (memcached ``gats``), or
+        ``(None, None)`` on a miss; with ``with_flags``, ``(value, flags, cas)``."""
+    def set(
+        self, key: Key, value: Any, ttl: int = 0, *, flags: int = 0, noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
+        """Stores ``value`` under ``key``. True when stored (with ``noreply``,
+        when sent: the server's answer is not waited for). ``flags`` are the
+        application's own, 0-65535 (all 32 bits with ``value_format="raw"``).
+        A TTL over 30 days is a Unix time, as memcached reads it; a negative or
+        non-int TTL, or a value of a type the format cannot store, raises
+        ``BadValueError``."""
+    def add(
+        self, key: Key, value: Any, ttl: int = 0, *, flags: int = 0, noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
         """Stores ``value`` only if ``key`` does not exist. True when stored."""
-    def replace(self, key: Key, value: Any, ttl: int = 0) -> bool:
+    def replace(
+        self, key: Key, value: Any, ttl: int = 0, *, flags: int = 0, noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
         """Stores ``value`` only if ``key`` exists. True when stored."""
-    def append(self, key: Key, value: Union[str, bytes]) -> bool:
+    def append(
+        self,
+        key: Key,
+        value: Union[str, bytes],
+        *,
+        noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
         """Appends ``value`` to the stored value of an existing key (a value stored
         compressed is inflated, extended and stored again). True when stored."""
-    def prepend(self, key: Key, value: Union[str, bytes]) -> bool:
+    def prepend(
+        self,
+        key: Key,
+        value: Union[str, bytes],
+        *,
+        noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
         """Prepends ``value`` to the stored value of an existing key (as ``append``)."""
-    def cas(self, key: Key, value: Any, cas: int, ttl: int = 0) -> bool:
+    def cas(
+        self,
+        key: Key,
+        value: Any,
+        cas: int,
+        ttl: int = 0,
+        *,
+        flags: int = 0,
+        noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
         """Stores ``value`` only if ``key`` still has CAS token ``cas`` (from ``gets``)."""
-    def delete(self, key: Key) -> bool:
+    def delete(self, key: Key, *, noreply: bool = False, server_key: Optional[Key] = None) -> bool:
         """Deletes ``key``. True if it existed."""
-    def incr(self, key: Key, delta: int = 1) -> Optional[int]:
+    def incr(
+        self,
+        key: Key,
+        delta: int = 1,
+        initial: Optional[int] = None,
+        ttl: int = 0,
+        *,
+        noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Optional[int]:
         """Adds ``delta`` to a stored integer; the new value, or None if ``key``
-        does not exist."""
-    def decr(self, key: Key, delta: int = 1) -> Optional[int]:
+        does not exist. With ``initial``, a missing key is created atomically
+        with the value ``initial`` (not ``initial + delta``) and TTL ``ttl``,
+        and ``initial`` is returned; memcached stores it as digits with flags
+        0, so ``get`` reads it as a str. With ``noreply``, None."""
+    def decr(
+        self,
+        key: Key,
+        delta: int = 1,
+        initial: Optional[int] = None,
+        ttl: int = 0,
+        *,
+        noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Optional[int]:
         """Subtracts ``delta`` from a stored integer, stopping at 0; the new
-        value, or None if ``key`` does not exist."""
-    def touch(self, key: Key, ttl: int) -> bool:
+        value, or None if ``key`` does not exist (``initial`` as for ``incr``)."""
+    def touch(
+        self,
+        key: Key,
+        ttl: int,
+        *,
+        noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
         """Sets the TTL of ``key``. True if it exists."""
-    def get_multi(self, keys: Iterable[Key]) -> Dict[Key, Any]:
+    def get_multi(
+        self, keys: Iterable[Key], key_prefix: Optional[Key] = None, *, with_flags: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Dict[Key, Any]:
         """A dict of the keys found, in one round trip per server. A key whose
         servers cannot be read is left out like a miss; the call fails only if
-        no key could be read."""
-    def set_multi(self, mapping: Mapping[Key, Any], ttl: int = 0) -> List[Key]:
+        no key could be read. ``key_prefix`` is written before every key (the
+        dict keeps the keys as given); with ``with_flags`` each value is
+        ``(value, flags)``."""
+    def gets_multi(
+        self, keys: Iterable[Key], key_prefix: Optional[Key] = None, *, with_flags: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> Dict[Key, Tuple[Any, ...]]:
+        """Like ``get_multi``, each value as ``(value, cas)`` (with ``with_flags``,
+        ``(value, flags, cas)``)."""
+    def set_multi(
+        self,
+        mapping: Mapping[Key, Any],
+        ttl: int = 0,
+        key_prefix: Optional[Key] = None,
+        *,
+        flags: int = 0,
+        noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> List[Key]:
         """Stores every item in one round trip per server; the list of keys
         that were not stored."""
-    def delete_multi(self, keys: Iterable[Key]) -> bool:
+    def delete_multi(
+        self, keys: Iterable[Key], key_prefix: Optional[Key] = None, *, noreply: bool = False,
+        server_key: Optional[Key] = None,
+    ) -> bool:
         """Deletes every key in one round trip per server. True if every key
         existed."""
-    def flush_all(self, delay: int = 0) -> None:
-        """Invalidates every item on every server (after ``delay`` seconds)."""
+    def flush_all(self, delay: int = 0) -> bool:
+        """Invalidates every item on every server (after ``delay`` seconds). True
+        when every server was flushed, False when some could not be; an error
+        when none could."""
     def stats(self) -> Dict[str, Dict[str, int]]:
-        """The client's own counters per server."""
+        """This client's own counters per server (gets, hits, misses, sets, ...);
+        nothing is sent. What the servers count is ``server_stats``."""
     def server_stats(self, group: Optional[str] = None) -> Dict[str, Dict[str, str]]:
-        """Every server's own statistics (memcached ``stats [group]``)."""
+        """Every server's own statistics (memcached ``stats [group]``): pylibmc's
+        ``get_stats``, pymemcache's ``stats``. This client's counters are ``stats``."""
     def version(self) -> Dict[str, str]:
         """Every server's version string."""
     def health(self) -> Dict[str, Dict[str, Any]]:

@@ -2,10 +2,14 @@
 //! errors become Python exceptions.
 //!
 //! The classes are made with Python's `type()` when the module loads, so a
-//! class can have two bases (`BadKeyError` is an `mcring.Error` and a
-//! `ValueError`, as a caller catching either expects).
+//! class can have two bases: `BadKeyError` is an `mcring.Error` and a
+//! `ValueError`, `ConnectionError` an `mcring.Error` and the builtin
+//! `ConnectionError` (an `OSError`), `TimeoutError` the builtin
+//! `TimeoutError`, as a caller catching either expects.
 
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::{
+    PyConnectionError, PyException, PyInterruptedError, PyTimeoutError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
@@ -24,17 +28,17 @@ pub struct Classes {
     pub unreadable_value: Py<PyType>,
     /// `ConfigError(Error)`.
     pub config: Py<PyType>,
-    /// `ConnectionError(Error)`.
+    /// `ConnectionError(Error, builtins.ConnectionError)`.
     pub connection: Py<PyType>,
     /// `ServerDownError(ConnectionError)`.
     pub server_down: Py<PyType>,
-    /// `TimeoutError(Error)`.
+    /// `TimeoutError(Error, builtins.TimeoutError)`.
     pub timeout: Py<PyType>,
     /// `ServerError(Error)`.
     pub server: Py<PyType>,
     /// `ProtocolError(ServerError)`.
     pub protocol: Py<PyType>,
-    /// `InterruptedError(Error)`.
+    /// `InterruptedError(Error, builtins.InterruptedError)`.
     pub interrupted: Py<PyType>,
 }
 
@@ -62,6 +66,9 @@ fn make_class(
 fn make_classes(py: Python<'_>) -> PyResult<Classes> {
     let exception = py.get_type::<PyException>();
     let value_error = py.get_type::<PyValueError>();
+    let builtin_connection = py.get_type::<PyConnectionError>();
+    let builtin_timeout = py.get_type::<PyTimeoutError>();
+    let builtin_interrupted = py.get_type::<PyInterruptedError>();
     let error = make_class(
         py,
         "Error",
@@ -72,7 +79,7 @@ fn make_classes(py: Python<'_>) -> PyResult<Classes> {
     let connection = make_class(
         py,
         "ConnectionError",
-        &[e],
+        &[e, &builtin_connection],
         "A server could not be reached, or the connection broke (refused, reset,\n\
          closed), or no server is configured. `server` names the server.",
     )?;
@@ -116,7 +123,7 @@ fn make_classes(py: Python<'_>) -> PyResult<Classes> {
         timeout: make_class(
             py,
             "TimeoutError",
-            &[e],
+            &[e, &builtin_timeout],
             "A server did not answer within connect_timeout_ms or io_timeout_ms.\n\
              `server` names the server.",
         )?,
@@ -129,7 +136,7 @@ fn make_classes(py: Python<'_>) -> PyResult<Classes> {
         interrupted: make_class(
             py,
             "InterruptedError",
-            &[e],
+            &[e, &builtin_interrupted],
             "A signal stopped a request and its handler raised no exception.",
         )?,
         error,
@@ -216,6 +223,22 @@ pub fn bad_key_type(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyErr {
     };
     match classes(py) {
         Ok(c) => raise(py, &c.bad_key, message, &[("key", key.clone())]),
+        Err(e) => e,
+    }
+}
+
+/// A `BadValueError` with this message.
+pub fn bad_value(py: Python<'_>, message: String) -> PyErr {
+    match classes(py) {
+        Ok(c) => raise(py, &c.bad_value, message, &[]),
+        Err(e) => e,
+    }
+}
+
+/// An `Error` for a shared health area that cannot be made.
+pub fn shared_health_failed(py: Python<'_>, message: String) -> PyErr {
+    match classes(py) {
+        Ok(c) => raise(py, &c.error, message, &[]),
         Err(e) => e,
     }
 }

@@ -47,3 +47,24 @@ pub fn many<'py>(keys: &Bound<'py, PyAny>) -> PyResult<(Vec<Bound<'py, PyAny>>, 
     }
     Ok((objects, parsed))
 }
+
+/// The server key of a `*_by_key` placement (`server_key=`): the key that
+/// is hashed to pick the server instead of each key itself. None (or an
+/// empty key) places every key by itself.
+pub struct ServerKey<'py>(Option<Key<'py>>);
+
+impl<'py> ServerKey<'py> {
+    /// The server key of an optional `str`/`bytes` argument.
+    pub fn from_py(key: Option<&Bound<'py, PyAny>>) -> PyResult<ServerKey<'py>> {
+        match key {
+            Some(k) if !k.is_none() => Ok(ServerKey(Some(Key::from_py(k)?))),
+            _ => Ok(ServerKey(None)),
+        }
+    }
+
+    /// Its bytes; empty for none.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_ref().map_or(&[], Key::as_bytes)
+    }
+}

@@ -6,11 +6,13 @@
 
 #![deny(unsafe_code)]
 
+mod args;
 mod client;
 mod errors;
 mod interrupt;
 mod keys;
 mod options;
+mod shared;
 mod values;
 
 use pyo3::prelude::*;
@@ -22,6 +24,9 @@ mod _mcring {
 
     #[pymodule_export]
     use crate::client::Client;
+
+    #[pymodule_export]
+    use crate::shared::shared_health;
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

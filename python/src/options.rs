@@ -11,11 +11,13 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use crate::errors::config_error;
 
-/// The config of `Client(servers, **options)`.
+/// The config of `Client(servers, **options)`, and whether values are raw
+/// (`value_format="raw"`: bytes and the caller's flags, no codec; the
+/// engine's formats are `php` and `pylibmc`).
 pub fn config_of(
     servers: &Bound<'_, PyAny>,
     options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Config> {
+) -> PyResult<(Config, bool)> {
     let py = servers.py();
     let mut config = if let Ok(text) = servers.cast::<PyString>() {
         Config::parse(&text.to_cow()?).map_err(|e| config_error(py, e.to_string()))?
@@ -47,10 +49,15 @@ pub fn config_of(
         }
         config
     };
+    let mut raw = false;
     if let Some(options) = options {
         for (name, value) in options.iter() {
             let name = name.cast::<PyString>()?.to_cow()?.into_owned();
             let Some(text) = option_text(&name, &value)? else { continue };
+            if name == "value_format" && text == "raw" {
+                raw = true;
+                continue;
+            }
             config.set_option(&name, &text).map_err(|e| config_error(py, e.to_string()))?;
         }
     }
@@ -63,7 +70,7 @@ pub fn config_of(
         ));
     }
     config.validate().map_err(|e| config_error(py, e.to_string()))?;
-    Ok(config)
+    Ok((config, raw))
 }
 
 /// An option's value as config-string text; `None` leaves the default.

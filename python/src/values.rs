@@ -7,7 +7,8 @@
 
 use mcring::config::{Serializer, ValueFormat};
 use mcring::value::{self, CodecOptions, Decoded, Encoded, Value, ValueError};
-use pyo3::exceptions::{PyOverflowError, PyTypeError};
+use std::borrow::Cow;
+
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
@@ -41,6 +42,10 @@ pub struct Codec {
     pub options: CodecOptions,
     /// How dicts, lists and `None` are stored.
     pub serializer: Serializer,
+    /// `value_format="raw"`: values are bytes stored as they are, with the
+    /// flags the caller gives, and read back as bytes with their flags
+    /// (for a serializer of the caller's own, such as pymemcache's serde).
+    pub raw: bool,
 }
 
 /// A stored string that needs no decoding; see [`Codec::plain`].
@@ -116,6 +121,13 @@ impl Codec {
         if let Ok(s) = obj.cast::<PyString>() {
             return Ok(Prepared { payload: Some(s.encode_utf8()?), kind: Kind::Str });
         }
+        if self.raw {
+            let type_name = obj.get_type().name()?;
+            return Err(errors::bad_value(
+                py,
+                format!("value_format=\"raw\" stores str and bytes, not {type_name}"),
+            ));
+        }
         if let Ok(b) = obj.cast::<PyBool>() {
             return plain(Kind::Bool(b.is_true()));
         }
@@ -123,9 +135,11 @@ impl Codec {
             return match obj.extract::<i64>() {
                 Ok(i) => plain(Kind::Int(i)),
                 Err(_) if self.pickles() => self.pickle(obj),
-                Err(_) => Err(PyOverflowError::new_err(
+                Err(_) => Err(errors::bad_value(
+                    py,
                     "int does not fit in 64 bits, which is all PHP and memcached's incr know; \
-                     use serializer=\"pickle\" to store it for Python only",
+                     use serializer=\"pickle\" to store it for Python only"
+                        .to_string(),
                 )),
             };
         }
@@ -138,38 +152,100 @@ impl Codec {
             return self.pickle(obj);
         }
         if structure {
-            let text = json_encode(py)?.call1((obj,))?;
+            let text = json_encode(py)?.call1((obj,)).map_err(|e| {
+                let err = errors::bad_value(py, format!("cannot store as JSON: {e}"));
+                err.set_cause(py, Some(e));
+                err
+            })?;
             let text = text.cast::<PyString>()?.encode_utf8()?;
             return Ok(Prepared { payload: Some(text), kind: Kind::Json });
         }
         let type_name = obj.get_type().name()?;
-        Err(PyTypeError::new_err(format!(
-            "cannot store a {type_name}: values are str, bytes, int, float, bool, and dict, \
-             list or None as JSON; use serializer=\"pickle\" to store other Python objects"
-        )))
+        Err(errors::bad_value(
+            py,
+            format!(
+                "cannot store a {type_name}: values are str, bytes, int, float, bool, and dict, \
+                 list or None as JSON; use serializer=\"pickle\" to store other Python objects"
+            ),
+        ))
     }
 
+    /// Pickles `obj`: with the highest protocol in pylibmc format (pylibmc's
+    /// `pickle_protocol=-1`, so the bytes are pylibmc's), the default one
+    /// otherwise.
     fn pickle<'py>(&self, obj: &Bound<'py, PyAny>) -> PyResult<Prepared<'py>> {
         let dumps = PICKLE_DUMPS.import(obj.py(), "pickle", "dumps")?;
-        let data = dumps.call1((obj,))?.cast_into::<PyBytes>()?;
+        let protocol: Option<i32> =
+            if self.options.format == ValueFormat::Pylibmc { Some(-1) } else { None };
+        let data = dumps
+            .call1((obj, protocol))
+            .map_err(|e| {
+                let py = obj.py();
+                let err = errors::bad_value(py, format!("cannot pickle the value: {e}"));
+                err.set_cause(py, Some(e));
+                err
+            })?
+            .cast_into::<PyBytes>()?;
         Ok(Prepared { payload: Some(data), kind: Kind::Pickle })
     }
 
-    /// Encodes a prepared value (compressing it when long enough); runs with
-    /// the GIL released.
-    pub fn encode<'a>(&self, value: &Value<'a>) -> mcring::Result<Encoded<'a>> {
-        value::encode(value, &self.options).map_err(|e| mcring::Error::BadValue(e.to_string()))
+    /// Checks the caller's `flags` before anything is sent: 16 bits of the
+    /// application's own (bits 16–31 of the stored flags), 32 in raw format.
+    pub fn check_flags(&self, py: Python<'_>, flags: u32) -> PyResult<()> {
+        if !self.raw && flags > u32::from(u16::MAX) {
+            return Err(errors::bad_value(
+                py,
+                format!(
+                    "flags must be between 0 and 65535 (the application's 16 bits beside \
+                     the value's type), not {flags}; value_format=\"raw\" takes all 32"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Encodes a prepared value (compressing it when long enough) with the
+    /// caller's `flags` (see [`Codec::check_flags`]); runs with the GIL
+    /// released.
+    pub fn encode<'a>(&self, value: &Value<'a>, flags: u32) -> mcring::Result<Encoded<'a>> {
+        if self.raw {
+            let data = match *value {
+                Value::Str(b) | Value::Bytes(b) => b,
+                _ => return Err(mcring::Error::BadValue("raw values are bytes".to_string())),
+            };
+            return Ok(Encoded { data: Cow::Borrowed(data), flags });
+        }
+        let options = CodecOptions { user_flags: flags as u16, ..self.options };
+        value::encode(value, &options).map_err(|e| mcring::Error::BadValue(e.to_string()))
     }
 
     /// Decodes a stored value's bytes and flags; runs with the GIL released.
     pub fn decode(&self, data: &[u8], flags: u32) -> Result<Decoded, ValueError> {
+        if self.raw {
+            return Ok(Decoded::Bytes(data.to_vec()));
+        }
         value::decode(data, flags, &self.options)
+    }
+
+    /// The caller's part of a stored value's flags: bits 16–31, or all of
+    /// them in raw format.
+    #[inline]
+    pub fn caller_flags(&self, stored: u32) -> u32 {
+        if self.raw {
+            stored
+        } else {
+            u32::from(value::user_flags(stored))
+        }
     }
 
     /// Whether values stored with `flags` are plain strings the codec would
     /// return as they are (no compression, no conversion): then a binding
     /// can build its object straight from the stored bytes.
+    #[inline]
     pub fn plain(&self, flags: u32) -> Option<PlainKind> {
+        if self.raw {
+            return Some(PlainKind::Bytes);
+        }
         match mcring::value::plain_string(flags, self.options.format)? {
             mcring::value::PlainString::Text => Some(PlainKind::Text),
             mcring::value::PlainString::Bytes => Some(PlainKind::Bytes),
@@ -238,5 +314,8 @@ pub fn raw_payload<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>
         return s.encode_utf8();
     }
     let type_name = obj.get_type().name()?;
-    Err(PyTypeError::new_err(format!("append and prepend take str or bytes, not {type_name}")))
+    Err(errors::bad_value(
+        obj.py(),
+        format!("append and prepend take str or bytes, not {type_name}"),
+    ))
 }
