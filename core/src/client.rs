@@ -11,17 +11,24 @@
 //! Keys are checked before anything is sent; a bad key fails the whole call
 //! and no byte of it reaches a server.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cluster::Cluster;
 use crate::config::{Config, ServerSpec};
+use crate::discovery::{Discoverer, DiscoveryStats};
 use crate::error::{Error, Result};
+use crate::flight::Flights;
+use crate::health::monotonic_ms;
+use crate::hot_keys::{HotPath, ServerHotKeys};
+use crate::lease::{ComputeError, Fetched, LeaseOptions, LeaseToken, Leased};
+use crate::membership::{Members, Membership, Snapshot};
 use crate::protocol::text::{self, MetadumpLine, Storage, TextReply};
 use crate::reply::unexpected;
 use crate::server_set::Flow;
 use crate::stats::ClientStats;
 
 pub use crate::by_key::ByKey;
+pub use crate::membership::Change;
 pub use crate::protocol::text::Retrieval;
 pub use crate::reply::{Item, ItemRef, Status};
 
@@ -107,12 +114,17 @@ pub type PerServer<T> = Vec<(String, Result<T>)>;
 /// A memcached client over a configured pool.
 pub struct Client {
     config: Config,
-    cluster: Cluster,
+    members: Arc<Membership>,
+    discovery: Arc<Discoverer>,
+    /// Callers of this client waiting for one key share one wait.
+    flights: Arc<Flights>,
+    /// Hot-key counting and the near cache; `None` when off.
+    hot: Option<Box<HotPath>>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("servers", &self.cluster.router.servers()).finish()
+        f.debug_struct("Client").field("servers", &self.servers()).finish()
     }
 }
 
@@ -120,8 +132,19 @@ impl Client {
     /// A client for `config`. No connection is opened until needed.
     pub fn new(config: Config) -> Result<Client> {
         config.validate()?;
-        let cluster = Cluster::new(&config);
-        Ok(Client { config, cluster })
+        // TLS files are read (and a login encoded) now, so a bad one fails here.
+        crate::server_set::handshakes(&config)?;
+        let mut members = Members::of(&config);
+        let discovery = Arc::new(Discoverer::new(&config));
+        let addresses = if members.found.is_empty() {
+            Default::default()
+        } else {
+            discovery.resolve_now(&mut members)
+        };
+        let members = Arc::new(Membership::new(&config, members));
+        members.seed(&addresses);
+        let hot = HotPath::of(&config);
+        Ok(Client { config, members, discovery, flights: Flights::new(), hot })
     }
 
     /// A client from a config string.
@@ -129,30 +152,105 @@ impl Client {
         Client::new(Config::parse(config)?)
     }
 
-    /// The configuration in effect.
+    /// The configuration the client was made with (its `servers` are the
+    /// list at construction: [`Client::servers`] is the list now).
     pub fn config(&self) -> &Config {
         &self.config
     }
 
-    /// The configured servers, in order.
-    pub fn servers(&self) -> &[ServerSpec] {
-        self.cluster.router.servers()
+    /// The servers now, in ring order.
+    pub fn servers(&self) -> Vec<ServerSpec> {
+        self.members.load().cluster.router.servers().to_vec()
     }
 
     /// The server that owns `key` when every server is alive: libmemcached's
     /// `memcached_server_by_key`.
-    pub fn server_for(&self, key: impl AsRef<[u8]>) -> Result<&ServerSpec> {
-        let i = self.cluster.router.primary(key.as_ref())?;
-        Ok(&self.cluster.router.servers()[i])
+    pub fn server_for(&self, key: impl AsRef<[u8]>) -> Result<ServerSpec> {
+        let snapshot = self.members.load();
+        let router = &snapshot.cluster.router;
+        let i = router.primary(key.as_ref())?;
+        Ok(router.servers()[i].clone())
+    }
+
+    /// The index in [`Client::servers`] of the server that owns `key` when
+    /// every server is alive.
+    pub fn server_index_for(&self, key: impl AsRef<[u8]>) -> Result<usize> {
+        self.members.load().cluster.router.primary(key.as_ref())
     }
 
     /// Every home copy of `key`, primary first (its replicas follow), as
     /// placed when every server is alive.
-    pub fn copies_for(&self, key: impl AsRef<[u8]>) -> Result<Vec<&ServerSpec>> {
+    pub fn copies_for(&self, key: impl AsRef<[u8]>) -> Result<Vec<ServerSpec>> {
         let key = key.as_ref();
-        self.cluster.router.check_key(key)?;
-        let home = self.cluster.router.home(self.cluster.router.key_hash(key));
-        Ok(home.as_slice().iter().filter_map(|&i| self.cluster.router.servers().get(i)).collect())
+        let snapshot = self.members.load();
+        let router = &snapshot.cluster.router;
+        router.check_key(key)?;
+        let home = router.home(router.key_hash(key));
+        Ok(home.iter().filter_map(|i| router.servers().get(i)).cloned().collect())
+    }
+
+    // ---- membership ----------------------------------------------------------
+
+    /// Adds a server (`host:port[:weight]`, `/path.sock`) or a DNS source
+    /// (`dns+NAME:PORT`, `srv+NAME`) to the pool. The ring over the new list
+    /// is built aside and swapped in atomically: requests in flight finish
+    /// on the ring they started with, and with `migration` (the default)
+    /// keys that move are copied to their new owner on first read.
+    pub fn add_server(&self, token: &str) -> Result<Change> {
+        self.members.change(false, |m| {
+            let mut m = m.clone();
+            m.add(token)?;
+            Ok(m)
+        })
+    }
+
+    /// Removes a server (named `host:port`, as in [`Client::servers`]) or a
+    /// DNS source (its `dns+`/`srv+` token). Its connections are closed;
+    /// with `drain`, migration reads its keys until `migration_s` has
+    /// passed (a graceful removal: the server must keep running that long),
+    /// and then closes them.
+    pub fn remove_server(&self, name: &str, drain: bool) -> Result<Change> {
+        self.members.change(drain, |m| {
+            let mut m = m.clone();
+            m.remove(name)?;
+            Ok(m)
+        })
+    }
+
+    /// Resolves the DNS sources (`dns+`, `srv+`) now, on this thread, and
+    /// applies what they found; requests do it in the background every
+    /// `dns_refresh_s`.
+    pub fn refresh_dns(&self) {
+        self.discovery.refresh(&self.members);
+    }
+
+    /// DNS discovery's counters: resolutions, failures (the last good list
+    /// kept), empty answers (not applied), changes it made, the latest error.
+    pub fn discovery_stats(&self) -> DiscoveryStats {
+        self.discovery.stats()
+    }
+
+    /// The servers and DNS sources the list is made of: servers named
+    /// directly, and each DNS source with the servers it resolved to last.
+    pub fn members(&self) -> Members {
+        self.members.load().members.clone()
+    }
+
+    /// Replaces the server list with `tokens` (servers and DNS sources, as
+    /// in a config string). Servers in both lists keep their connections,
+    /// health and counters; servers that leave are closed (read until the
+    /// window ends when `drain`).
+    pub fn set_servers(&self, tokens: &[&str], drain: bool) -> Result<Change> {
+        let mut next = Members::parse(tokens)?;
+        self.members.change(drain, |m| {
+            // DNS sources that stay keep what they resolved to.
+            for (source, found) in &mut next.found {
+                if let Some((_, known)) = m.found.iter().find(|(d, _)| d == source) {
+                    found.clone_from(known);
+                }
+            }
+            Ok(next.clone())
+        })
     }
 
     /// The key commands with every key placed by `server_key` instead of
@@ -382,9 +480,121 @@ impl Client {
         self.keys().delete_multi(keys)
     }
 
+    /// Deletes many keys without waiting for replies; see
+    /// [`ByKey::delete_multi_noreply`].
+    pub fn delete_multi_noreply<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Result<()>>> {
+        self.keys().delete_multi_noreply(keys)
+    }
+
+    // ---- stampedes and hot keys -------------------------------------------
+
+    /// The lease options of this client's configuration (its `lease_ttl`,
+    /// no early recache, no stale time), for [`Client::get_or_lease`].
+    pub fn lease_options(&self) -> LeaseOptions {
+        LeaseOptions::of(&self.config)
+    }
+
+    /// Reads `key` through a lease (memcached 1.6's meta protocol; see
+    /// [`crate::lease`]): a value (`Leased::Hit`); a stale value while
+    /// another caller recomputes it (`Leased::Stale`); or, when it is
+    /// missing, stale or due for early recache and this caller won,
+    /// `Leased::Compute` with the lease, which the caller fills with
+    /// [`Client::lease_fill`] once it computed the value (or gives back
+    /// with [`Client::lease_release`]). Exactly one caller of the whole
+    /// pool is told to compute; callers that find another's lease wait for
+    /// its value (callers of this process share one wait), at most twice
+    /// `lease_ttl` plus a second.
+    pub fn get_or_lease(&self, key: impl AsRef<[u8]>, opts: &LeaseOptions) -> Result<Leased> {
+        self.keys().get_or_lease(key, opts)
+    }
+
+    /// Stores the value computed under `lease`, with `ttl` (spread by
+    /// `ttl_jitter`, extended by the lease's stale time), on the lease's
+    /// copy only if the lease still holds (its CAS token), then on the
+    /// key's other copies. `Status::Exists` or `NotFound` when a newer
+    /// write, a delete or the lease's expiry came first: nothing is stored.
+    /// Callers of this process waiting for the key get the value at once.
+    pub fn lease_fill(
+        &self,
+        lease: LeaseToken,
+        value: &[u8],
+        flags: u32,
+        ttl: u32,
+    ) -> Result<Status> {
+        crate::by_key::fill(self, lease, value, flags, ttl)
+    }
+
+    /// Gives a lease back unfilled (its compute failed), so that another
+    /// caller wins it at once instead of after `lease_ttl`.
+    pub fn lease_release(&self, lease: LeaseToken) -> Result<()> {
+        crate::by_key::release(self, lease)
+    }
+
+    /// Reads `key`, and when it is missing (or stale, or due for early
+    /// recache) and this caller wins the lease, computes it with `compute`
+    /// (which returns what to give back, the encoded value and its flags)
+    /// and stores it with `ttl`; see [`Client::get_or_lease`]. A `compute`
+    /// that fails (or panics) gives the lease back at once and its error is
+    /// this caller's alone. A value computed but not stored (a newer write
+    /// came first) is still returned.
+    pub fn get_or_compute<T, E>(
+        &self,
+        key: impl AsRef<[u8]>,
+        ttl: u32,
+        opts: &LeaseOptions,
+        compute: impl FnOnce() -> std::result::Result<(T, Vec<u8>, u32), E>,
+    ) -> std::result::Result<Fetched<T>, ComputeError<E>> {
+        self.keys().get_or_compute(key, ttl, opts, compute)
+    }
+
+    /// Marks `key` stale on every copy for `stale_ttl` seconds instead of
+    /// deleting it (meta `md I T`): readers through leases are served the
+    /// old value at once while one of them recomputes it, so an update does
+    /// not cause a stampede. `stale_ttl` 0 deletes the key. `Done` if a
+    /// copy held it, `NotFound` if none did.
+    pub fn invalidate(&self, key: impl AsRef<[u8]>, stale_ttl: u32) -> Result<Status> {
+        self.keys().invalidate(key, stale_ttl)
+    }
+
+    /// The keys this client reads most, grouped by the server that holds
+    /// them (configured servers, in order), most read first: the contents
+    /// of the hot-key sketch (`hot_keys=N`). Empty lists when counting is
+    /// off. Counts are estimates: each key's `reads` overstates its true
+    /// count by at most its `error`.
+    pub fn hot_keys(&self) -> Vec<ServerHotKeys> {
+        let snapshot = self.members.load();
+        let mut out: Vec<ServerHotKeys> = snapshot
+            .cluster
+            .servers
+            .configured()
+            .iter()
+            .map(|s| ServerHotKeys { server: s.name.clone(), keys: Vec::new() })
+            .collect();
+        let Some(hot) = &self.hot else { return out };
+        let router = &snapshot.cluster.router;
+        for k in hot.sketch.top() {
+            let h = k.server_key_hash.unwrap_or_else(|| router.key_hash(&k.key));
+            if let Some(group) = router.home(h).first().and_then(|s| out.get_mut(s)) {
+                group.keys.push(k);
+            }
+        }
+        out
+    }
+
+    pub(crate) fn hot_path(&self) -> Option<&HotPath> {
+        self.hot.as_deref()
+    }
+
+    pub(crate) fn flights(&self) -> &Arc<Flights> {
+        &self.flights
+    }
+
     /// Invalidates every item on every server (after `delay` seconds if not
     /// 0). One result per server.
     pub fn flush_all(&self, delay: u32) -> PerServer<()> {
+        if let Some(near) = self.hot.as_ref().and_then(|h| h.near.as_ref()) {
+            near.clear();
+        }
         self.each_server(
             |buf| text::encode_flush_all(buf, delay, false),
             |name, reply| match reply {
@@ -408,6 +618,8 @@ impl Client {
             if g.is_empty() || g.bytes().any(|b| b <= b' ' || b == 0x7f) {
                 let e = Error::BadValue(format!("bad stats group {g:?}"));
                 return self
+                    .members
+                    .load()
                     .cluster
                     .servers
                     .configured()
@@ -416,15 +628,17 @@ impl Client {
                     .collect();
             }
         }
+        let snapshot = self.members.load_full();
+        let cluster = &snapshot.cluster;
         let mut interrupted = false;
-        (0..self.cluster.router.servers().len())
+        (0..cluster.router.servers().len())
             .map(|i| {
                 let mut pairs = Vec::new();
                 if interrupted {
-                    return (self.cluster.servers.name(i).to_string(), Err(Error::Interrupted));
+                    return (cluster.servers.name(i).to_string(), Err(Error::Interrupted));
                 }
-                let r = self.cluster.servers.admit(i).and_then(|()| {
-                    self.cluster.servers.exchange(
+                let r = cluster.servers.admit(i).and_then(|()| {
+                    cluster.servers.exchange(
                         i,
                         true,
                         |buf| text::encode_stats(buf, group.map(str::as_bytes)),
@@ -443,7 +657,7 @@ impl Client {
                     )
                 });
                 interrupted |= r.as_ref().err() == Some(&Error::Interrupted);
-                (self.cluster.servers.name(i).to_string(), r.map(|()| pairs))
+                (cluster.servers.name(i).to_string(), r.map(|()| pairs))
             })
             .collect()
     }
@@ -454,16 +668,18 @@ impl Client {
     /// (`BUSY` while another crawl runs, or crawling disabled) gives an
     /// `Error::Server` with its message.
     pub fn dump_keys(&self) -> PerServer<Vec<DumpedKey>> {
+        let snapshot = self.members.load_full();
+        let cluster = &snapshot.cluster;
         let mut interrupted = false;
-        (0..self.cluster.router.servers().len())
+        (0..cluster.router.servers().len())
             .map(|i| {
-                let name = self.cluster.servers.name(i).to_string();
+                let name = cluster.servers.name(i).to_string();
                 if interrupted {
                     return (name, Err(Error::Interrupted));
                 }
                 let mut keys = Vec::new();
-                let r = self.cluster.servers.admit(i).and_then(|()| {
-                    self.cluster.servers.exchange_parsed(
+                let r = cluster.servers.admit(i).and_then(|()| {
+                    cluster.servers.exchange_parsed(
                         i,
                         text::encode_metadump,
                         text::parse_metadump_line,
@@ -491,14 +707,16 @@ impl Client {
     /// (after forgetting what it missed), one that fails is reported down.
     /// A probe interrupted by a signal stops the ones after it.
     pub fn health(&self) -> Vec<ServerHealth> {
+        let snapshot = self.members.load_full();
+        let cluster = &snapshot.cluster;
         let mut interrupted = false;
-        (0..self.cluster.servers.all().len())
+        (0..cluster.servers.all().len())
             .map(|i| {
                 let start = std::time::Instant::now();
                 let r = if interrupted {
                     Err(Error::Interrupted)
                 } else {
-                    self.cluster.servers.exchange(i, true, text::encode_version, |name, reply| {
+                    cluster.servers.exchange(i, true, text::encode_version, |name, reply| {
                         match reply {
                             TextReply::Version(_) => Ok(Flow::Done(())),
                             other => Err(unexpected(name, other)),
@@ -507,7 +725,7 @@ impl Client {
                 };
                 interrupted |= r.as_ref().err() == Some(&Error::Interrupted);
                 ServerHealth {
-                    name: self.cluster.servers.name(i).to_string(),
+                    name: cluster.servers.name(i).to_string(),
                     latency: start.elapsed(),
                     error: r.err(),
                 }
@@ -515,14 +733,16 @@ impl Client {
             .collect()
     }
 
-    /// The client's own counters, per server and in total (gutter servers
-    /// included, after the configured ones).
+    /// The client's own counters and latency histograms, per server, and
+    /// the counters' sum (gutter servers included, after the configured
+    /// ones). [`ClientStats::prometheus`] renders them.
     pub fn stats(&self) -> ClientStats {
         let mut stats = ClientStats::default();
-        for s in self.cluster.servers.all() {
-            let snap = s.counters.snapshot();
-            stats.total = stats.total.plus(&snap);
-            stats.servers.push((s.name.clone(), snap));
+        for s in self.members.load().cluster.servers.all() {
+            stats.push(s.name.clone(), s.counters.snapshot(), s.latencies.snapshot());
+        }
+        if self.hot.is_some() {
+            stats.hot_keys = self.hot_keys();
         }
         stats
     }
@@ -530,18 +750,41 @@ impl Client {
     /// Whether each server (configured, then gutter) is currently
     /// considered alive.
     pub fn alive(&self) -> Vec<(String, bool)> {
-        self.cluster.servers.all().iter().map(|s| (s.name.clone(), s.health.is_alive())).collect()
+        let snapshot = self.members.load();
+        snapshot
+            .cluster
+            .servers
+            .all()
+            .iter()
+            .map(|s| (s.name.clone(), s.health.is_alive()))
+            .collect()
     }
 
     /// Closes idle connections (they reopen on demand).
     pub fn close(&self) {
-        for s in self.cluster.servers.all() {
+        for s in self.members.load().cluster.servers.all() {
             s.close_idle();
         }
     }
 
-    pub(crate) fn cluster(&self) -> &Cluster {
-        &self.cluster
+    /// The pool as a request sees it: loaded once per request and kept to
+    /// its end. Earlier rings whose migration window has passed are let go
+    /// here.
+    #[inline]
+    pub(crate) fn snapshot(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        let snapshot = self.members.load();
+        if !snapshot.members.found.is_empty() {
+            self.discovery.tick(&self.members);
+        }
+        if let Some(oldest) = snapshot.previous.last() {
+            let now = monotonic_ms();
+            if now >= oldest.until_ms {
+                drop(snapshot);
+                self.members.prune(now);
+                return self.members.load();
+            }
+        }
+        snapshot
     }
 
     pub(crate) fn check_value(&self, value: &[u8]) -> Result<()> {
@@ -560,19 +803,21 @@ impl Client {
         encode: impl Fn(&mut Vec<u8>),
         handle: impl Fn(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> PerServer<T> {
+        let snapshot = self.members.load_full();
+        let cluster = &snapshot.cluster;
         let mut interrupted = false;
-        (0..self.cluster.router.servers().len())
+        (0..cluster.router.servers().len())
             .map(|i| {
                 let r = if interrupted {
                     Err(Error::Interrupted)
                 } else {
-                    self.cluster
+                    cluster
                         .servers
                         .admit(i)
-                        .and_then(|()| self.cluster.servers.exchange(i, true, &encode, &handle))
+                        .and_then(|()| cluster.servers.exchange(i, true, &encode, &handle))
                 };
                 interrupted |= r.as_ref().err() == Some(&Error::Interrupted);
-                (self.cluster.servers.name(i).to_string(), r)
+                (cluster.servers.name(i).to_string(), r)
             })
             .collect()
     }

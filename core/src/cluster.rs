@@ -184,6 +184,17 @@ impl Cluster {
         order
     }
 
+    /// The order in which a read of a hot key tries a route's targets: a
+    /// random one first under `read_policy=random` or `hot_random`.
+    pub(crate) fn read_order_hot(&self, route: &Route) -> Copies {
+        let mut order = route.targets;
+        let spread = matches!(self.policy.read_policy, ReadPolicy::Random | ReadPolicy::HotRandom);
+        if spread && order.len() > 1 {
+            order.rotate_to_front(random_below(order.len()));
+        }
+        order
+    }
+
     /// The route to try after the servers in `failed` failed this request,
     /// if it offers servers not tried yet.
     pub(crate) fn fallback(&self, h: u32, route: &Route, failed: &Copies) -> Option<Route> {
@@ -201,7 +212,7 @@ impl Cluster {
             return None;
         }
         let again = self.route_excluding(h, failed, probes);
-        let new = again.targets.as_slice().iter().any(|s| !route.targets.contains(*s));
+        let new = again.targets.iter().any(|s| !route.targets.contains(s));
         new.then_some(again)
     }
 

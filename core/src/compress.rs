@@ -8,7 +8,7 @@
 use std::fmt;
 use std::io::Write;
 
-use flate2::{Compression, Decompress, FlushDecompress, Status};
+use flate2::{Decompress, FlushDecompress, Status};
 
 /// zlib's default level (`Z_DEFAULT_COMPRESSION`), which php-memcached 3.2's
 /// `compress()` and pylibmc both use.
@@ -47,7 +47,7 @@ impl std::error::Error for CompressError {}
 pub fn zlib_compress(data: &[u8], level: u32) -> Vec<u8> {
     let mut encoder = flate2::write::ZlibEncoder::new(
         Vec::with_capacity(data.len() / 2 + 64),
-        Compression::new(level.min(9)),
+        flate2::Compression::new(level.min(9)),
     );
     // Writing into a Vec cannot fail; should the encoder ever report an
     // error, an empty result makes every caller keep the value uncompressed.
@@ -194,6 +194,298 @@ impl<'a> Input<'a> {
         let bytes = self.data.get(self.pos..end).ok_or(Self::TRUNCATED)?;
         self.pos = end;
         Ok(bytes)
+    }
+}
+
+/// Which compression a client writes (php format; pylibmc's is always zlib).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// zlib, as php-memcached's `COMPRESSION_ZLIB` and pylibmc.
+    Zlib,
+    /// FastLZ, php-memcached's default (`COMPRESSION_FASTLZ`).
+    Fastlz,
+}
+
+/// How values are compressed on write: the algorithm, zlib's level, and
+/// php-memcached's factor: a compressed value is kept only when the original
+/// is more than `factor` times its size (`memcached.compression_factor`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Compression {
+    /// The algorithm.
+    pub algorithm: Algorithm,
+    /// zlib's level, 0..=9.
+    pub zlib_level: u32,
+    /// The factor a compressed value must beat.
+    pub factor: f64,
+}
+
+impl Default for Compression {
+    /// zlib at its default level, php-memcached's factor of 1.3.
+    fn default() -> Compression {
+        Compression { algorithm: Algorithm::Zlib, zlib_level: ZLIB_DEFAULT_LEVEL, factor: 1.3 }
+    }
+}
+
+impl Compression {
+    /// `data` compressed, or `None` when it does not pay off (the original
+    /// is not more than `factor` times the compressed size).
+    pub fn compress(&self, data: &[u8]) -> Option<Vec<u8>> {
+        let out = match self.algorithm {
+            Algorithm::Zlib => zlib_compress(data, self.zlib_level),
+            Algorithm::Fastlz => fastlz_compress(data),
+        };
+        if out.is_empty() || data.len() as f64 <= out.len() as f64 * self.factor {
+            return None;
+        }
+        Some(out)
+    }
+}
+
+/// FastLZ's literal runs hold at most this many bytes.
+const FASTLZ_MAX_COPY: usize = 32;
+/// FastLZ's hash table: 2^13 slots of 3-byte prefixes.
+const FASTLZ_HASH_LOG: u32 = 13;
+
+/// Compresses `data` into one FastLZ block as php-memcached's bundled
+/// FastLZ does (`fastlz_compress()`): level 1 below 64 KiB, level 2 from
+/// there on. The output is byte for byte FastLZ's, so php-memcached and
+/// mcring store identical values. An empty input gives an empty block.
+pub fn fastlz_compress(data: &[u8]) -> Vec<u8> {
+    let level = if data.len() < 65536 { 1 } else { 2 };
+    FastlzWriter::new(data, level).compress()
+}
+
+/// FastLZ's greedy compressor: a hash table of the last position of each
+/// 3-byte prefix, a match taken as soon as one is found, literals between
+/// matches in runs of up to 32 bytes.
+struct FastlzWriter<'a> {
+    input: &'a [u8],
+    level: u8,
+    out: Vec<u8>,
+    /// Where the control byte of the literal run being written is.
+    run_at: usize,
+    /// Literals in that run so far.
+    copy: usize,
+}
+
+impl<'a> FastlzWriter<'a> {
+    fn new(input: &'a [u8], level: u8) -> Self {
+        FastlzWriter {
+            input,
+            level,
+            out: Vec::with_capacity(input.len() + input.len() / 16 + 16),
+            run_at: 0,
+            copy: 0,
+        }
+    }
+
+    fn byte(&self, at: usize) -> u8 {
+        self.input.get(at).copied().unwrap_or(0)
+    }
+
+    fn u16_at(&self, at: usize) -> u32 {
+        u32::from(self.byte(at)) | u32::from(self.byte(at + 1)) << 8
+    }
+
+    /// FastLZ's hash of the 3 bytes at `at`.
+    fn hash(&self, at: usize) -> usize {
+        let v = self.u16_at(at);
+        let v = v ^ (self.u16_at(at + 1) ^ (v >> (16 - FASTLZ_HASH_LOG)));
+        (v & ((1 << FASTLZ_HASH_LOG) - 1)) as usize
+    }
+
+    /// Starts a literal run: its control byte, fixed up when the run ends.
+    fn open_run(&mut self) {
+        self.out.push((FASTLZ_MAX_COPY - 1) as u8);
+        self.run_at = self.out.len() - 1;
+        self.copy = 0;
+    }
+
+    fn literal(&mut self, b: u8) {
+        self.out.push(b);
+        self.copy += 1;
+        if self.copy == FASTLZ_MAX_COPY {
+            self.open_run();
+        }
+    }
+
+    /// Ends the literal run before a match or the end: its control byte says
+    /// how many literals it has, or goes if it has none.
+    fn close_run(&mut self) {
+        if self.copy > 0 {
+            self.out[self.run_at] = (self.copy - 1) as u8;
+        } else {
+            self.out.pop();
+        }
+        self.copy = 0;
+    }
+
+    fn compress(mut self) -> Vec<u8> {
+        let n = self.input.len();
+        if n < 4 {
+            if n > 0 {
+                self.out.push((n - 1) as u8);
+                self.out.extend_from_slice(self.input);
+            }
+            return self.out;
+        }
+        let (max_near, max_far) =
+            if self.level == 1 { (8192, 8192) } else { (8191, 65535 + 8191 - 1) };
+        let ip_bound = n - 2;
+        let ip_limit = n.saturating_sub(12);
+        let mut htab = vec![0usize; 1 << FASTLZ_HASH_LOG];
+
+        // The block starts with a literal run of the first two bytes.
+        self.open_run();
+        self.literal(self.input[0]);
+        self.literal(self.input[1]);
+        let mut ip = 2;
+
+        while ip < ip_limit {
+            let anchor = ip;
+            let mut len = 3;
+            let mut ref_at;
+            let mut distance;
+            let is_run = self.level == 2
+                && self.byte(ip) == self.byte(ip - 1)
+                && self.u16_at(ip - 1) == self.u16_at(ip + 1);
+            if is_run {
+                // A run of one byte: a match at distance 1, no lookup.
+                distance = 1;
+                ref_at = anchor + 2;
+            } else {
+                let slot = self.hash(ip);
+                let candidate = htab[slot];
+                htab[slot] = anchor;
+                distance = anchor - candidate;
+                let matches = |w: &Self, k: usize| w.byte(candidate + k) == w.byte(anchor + k);
+                if distance == 0
+                    || distance >= max_far
+                    || !(matches(&self, 0) && matches(&self, 1) && matches(&self, 2))
+                {
+                    self.literal(self.input[anchor]);
+                    ip = anchor + 1;
+                    continue;
+                }
+                ref_at = candidate + 3;
+                // A far match (level 2) needs at least 5 bytes.
+                if distance >= max_near {
+                    if !(matches(&self, 3) && matches(&self, 4)) {
+                        self.literal(self.input[anchor]);
+                        ip = anchor + 1;
+                        continue;
+                    }
+                    len += 2;
+                    ref_at = candidate + 5;
+                }
+            }
+
+            // Extend the match; `ip` ends one past the first differing byte
+            // (or at the bound), as FastLZ's loop leaves it.
+            ip = anchor + len;
+            distance -= 1;
+            if distance == 0 {
+                let x = self.byte(ip - 1);
+                while ip < ip_bound {
+                    let r = self.byte(ref_at);
+                    ref_at += 1;
+                    if r != x {
+                        break;
+                    }
+                    ip += 1;
+                }
+            } else {
+                let mut unchecked = 8;
+                loop {
+                    let (r, i) = (self.byte(ref_at), self.byte(ip));
+                    ref_at += 1;
+                    ip += 1;
+                    if r != i {
+                        break;
+                    }
+                    if unchecked > 1 {
+                        unchecked -= 1;
+                    } else if ip >= ip_bound {
+                        break;
+                    }
+                }
+            }
+
+            self.close_run();
+            ip -= 3;
+            let len = ip - anchor;
+            self.encode_match(len, distance, max_near);
+
+            // Hash the two positions at the end of the match.
+            let slot = self.hash(ip);
+            htab[slot] = ip;
+            ip += 1;
+            let slot = self.hash(ip);
+            htab[slot] = ip;
+            ip += 1;
+            self.open_run();
+        }
+
+        while ip < n {
+            self.literal(self.input[ip]);
+            ip += 1;
+        }
+        self.close_run();
+        if self.level == 2 {
+            if let Some(first) = self.out.first_mut() {
+                *first |= 1 << 5;
+            }
+        }
+        self.out
+    }
+
+    /// A match of `len` + 2 bytes at `distance` + 1 bytes back.
+    fn encode_match(&mut self, mut len: usize, distance: usize, max_near: usize) {
+        let out = &mut self.out;
+        if self.level == 2 {
+            let (far, d) =
+                if distance < max_near { (false, distance) } else { (true, distance - max_near) };
+            let low = if far { 31 } else { (d >> 8) as u8 };
+            if len < 7 {
+                out.push(((len << 5) as u8).wrapping_add(low));
+            } else {
+                out.push((7u8 << 5).wrapping_add(low));
+                len -= 7;
+                while len >= 255 {
+                    out.push(255);
+                    len -= 255;
+                }
+                out.push(len as u8);
+            }
+            if far {
+                out.extend_from_slice(&[255, (d >> 8) as u8, (d & 255) as u8]);
+            } else {
+                out.push((d & 255) as u8);
+            }
+            return;
+        }
+        // Level 1: lengths over 262 go out in pieces of 262.
+        const MAX_LEN: usize = 264;
+        while len > MAX_LEN - 2 {
+            out.extend_from_slice(&[
+                (7u8 << 5).wrapping_add((distance >> 8) as u8),
+                (MAX_LEN - 2 - 7 - 2) as u8,
+                (distance & 255) as u8,
+            ]);
+            len -= MAX_LEN - 2;
+        }
+        if len < 7 {
+            out.extend_from_slice(&[
+                ((len << 5) as u8).wrapping_add((distance >> 8) as u8),
+                (distance & 255) as u8,
+            ]);
+        } else {
+            out.extend_from_slice(&[
+                (7u8 << 5).wrapping_add((distance >> 8) as u8),
+                (len - 7) as u8,
+                (distance & 255) as u8,
+            ]);
+        }
     }
 }
 
@@ -382,6 +674,46 @@ mod tests {
         #[test]
         fn zlib_never_panics(data in proptest::collection::vec(any::<u8>(), 0..512), limit in 0usize..4096) {
             let _ = zlib_decompress(&data, limit);
+        }
+    }
+
+    #[test]
+    fn fastlz_writer_round_trips() {
+        let mut samples: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"a".to_vec(),
+            b"abc".to_vec(),
+            b"abcd".to_vec(),
+            b"hello hello hello hello hello hello hello".to_vec(),
+            vec![0u8; 100_000],
+            (0..70_000u32).map(|i| (i % 251) as u8).collect(),
+            "php-memcached compresses this. ".repeat(300).into_bytes(),
+        ];
+        // Far matches (level 2): a block repeated 20000 bytes later.
+        let mut far: Vec<u8> =
+            (0..90_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let block = far[100..400].to_vec();
+        far[30_000..30_300].copy_from_slice(&block);
+        samples.push(far);
+        for data in samples {
+            let block = super::fastlz_compress(&data);
+            if data.is_empty() {
+                assert!(block.is_empty());
+                continue;
+            }
+            assert_eq!(block[0] >> 5, if data.len() < 65536 { 0 } else { 1 }, "level marker");
+            let back = fastlz_decompress(&block, data.len()).expect("decompresses");
+            assert_eq!(back, data, "{} bytes", data.len());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fastlz_writer_round_trips_anything(data in proptest::collection::vec(0u8..4, 0..3000)) {
+            let block = super::fastlz_compress(&data);
+            if !data.is_empty() {
+                prop_assert_eq!(fastlz_decompress(&block, data.len()).unwrap(), data);
+            }
         }
     }
 }

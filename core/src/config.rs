@@ -11,10 +11,27 @@
 //!
 //! A weight of 0 means 1, as in libmemcached. Placement hashes server names as
 //! written (no DNS), exactly as libmemcached does.
+//!
+//! Two more tokens name servers found in DNS (see `discovery`):
+//!
+//! ```text
+//! dns+NAME[:port[:weight]]    one server per A/AAAA address of NAME, named ADDRESS:port
+//! srv+_memcache._tcp.NAME     one server per SRV record: its target and port, its weight
+//! ```
+//!
+//! A TCP server may carry its own TLS choice after a comma, overriding the
+//! `tls=` option for that server alone (a pool that mixes TLS and plaintext
+//! servers): `cache1:11211,tls=true`, `10.0.0.7:11212:3,tls=false`. The
+//! attribute is not part of the server's name, so placement is unchanged.
+//!
+//! Secrets (`password=`) never appear in errors, `Debug` output or
+//! [`Config::option_text`]: they are kept as [`Secret`]s.
 
 use std::fmt;
 use std::str::FromStr;
 
+pub use crate::auth::Secret;
+use crate::compress::{Algorithm, Compression};
 use crate::hash::HashKind;
 use crate::ring::Distribution;
 
@@ -41,17 +58,20 @@ pub struct ServerSpec {
     pub weight: u32,
     /// TCP or unix socket.
     pub transport: Transport,
+    /// This server's own TLS choice (`host:port,tls=true`); `None` follows
+    /// the config's `tls=` option.
+    pub tls: Option<bool>,
 }
 
 impl ServerSpec {
     /// A TCP server.
     pub fn tcp(host: impl Into<String>, port: u16) -> ServerSpec {
-        ServerSpec { host: host.into(), port, weight: 1, transport: Transport::Tcp }
+        ServerSpec { host: host.into(), port, weight: 1, transport: Transport::Tcp, tls: None }
     }
 
     /// A unix socket server.
     pub fn unix(path: impl Into<String>) -> ServerSpec {
-        ServerSpec { host: path.into(), port: 0, weight: 1, transport: Transport::Unix }
+        ServerSpec { host: path.into(), port: 0, weight: 1, transport: Transport::Unix, tls: None }
     }
 
     /// The same server with another weight (0 means 1).
@@ -75,9 +95,47 @@ impl ServerSpec {
         }
     }
 
-    /// Parses one server token.
+    /// The same server with its own TLS choice.
+    pub fn with_tls(mut self, tls: Option<bool>) -> ServerSpec {
+        self.tls = tls;
+        self
+    }
+
+    /// Parses one server token, with its attributes (`,tls=true`).
     pub fn parse(token: &str) -> Result<ServerSpec, ConfigError> {
+        let (address, attributes) = split_attributes(token);
+        let mut spec = ServerSpec::parse_address(token, address)?;
+        if let Some(attributes) = attributes {
+            for attribute in attributes.split(',') {
+                spec.set_attribute(token, attribute)?;
+            }
+        }
+        Ok(spec)
+    }
+
+    /// Applies one `name=value` attribute of a server token.
+    fn set_attribute(&mut self, token: &str, attribute: &str) -> Result<(), ConfigError> {
         let bad = |reason: &str| ConfigError::new(token, reason);
+        match attribute.split_once('=') {
+            Some(("tls", value)) => {
+                let tls = parse_bool(value).ok_or_else(|| bad("tls= expects true or false"))?;
+                if tls && self.transport == Transport::Unix {
+                    return Err(bad("TLS is for TCP servers, not unix sockets"));
+                }
+                self.tls = Some(tls);
+                Ok(())
+            }
+            Some((name, _)) => Err(bad(&format!(
+                "unknown server attribute {name:?} (a server takes only tls=true|false)"
+            ))),
+            None => Err(bad("expected a server attribute such as tls=true after ','")),
+        }
+    }
+
+    /// Parses the address part of a server token (before any `,`).
+    fn parse_address(token: &str, address: &str) -> Result<ServerSpec, ConfigError> {
+        let bad = |reason: &str| ConfigError::new(token, reason);
+        let token = address;
         if token.is_empty() {
             return Err(bad("empty server"));
         }
@@ -151,6 +209,39 @@ impl ServerSpec {
     }
 }
 
+/// Splits a server token into its address and its attributes: they start at
+/// the first `,` whose next part is a `name=value` (a unix socket path may
+/// hold other commas).
+fn split_attributes(token: &str) -> (&str, Option<&str>) {
+    let mut from = 0;
+    while let Some(i) = token[from..].find(',') {
+        let at = from + i;
+        let next = token[at + 1..].split(',').next().unwrap_or("");
+        if next.contains('=') || !token.starts_with('/') {
+            return (&token[..at], Some(&token[at + 1..]));
+        }
+        from = at + 1;
+    }
+    (token, None)
+}
+
+/// Splits a comma-separated server list (`gutter=`) into server tokens,
+/// keeping each server's attributes with it: `a:1,tls=true,b:2` is
+/// `a:1,tls=true` and `b:2`.
+fn split_server_list(list: &str) -> Vec<String> {
+    let mut servers: Vec<String> = Vec::new();
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        match servers.last_mut() {
+            Some(last) if part.contains('=') => {
+                last.push(',');
+                last.push_str(part);
+            }
+            _ => servers.push(part.to_string()),
+        }
+    }
+    servers
+}
+
 fn parse_weight(w: &str) -> Option<u32> {
     if w.is_empty() || !w.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -160,13 +251,97 @@ fn parse_weight(w: &str) -> Option<u32> {
 
 impl fmt::Display for ServerSpec {
     /// The token that parses back to this server: its name, plus `:weight`
-    /// when the weight is not 1.
+    /// when the weight is not 1, plus its own TLS choice if it has one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())?;
         if self.weight != 1 {
             write!(f, ":{}", self.weight)?;
         }
+        if let Some(tls) = self.tls {
+            write!(f, ",tls={tls}")?;
+        }
         Ok(())
+    }
+}
+
+/// A server token whose servers are found in DNS, re-resolved every
+/// `dns_refresh_s`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Discovery {
+    /// `dns+NAME:PORT[:WEIGHT]`: one server per A and AAAA address of
+    /// `name`, each named (and placed) as `ADDRESS:PORT`.
+    Addresses {
+        /// The name to resolve.
+        name: String,
+        /// The port every address is given.
+        port: u16,
+        /// The weight every address is given.
+        weight: u32,
+    },
+    /// `srv+NAME`: one server per SRV record of `name`, named by the
+    /// record's target and port, weighted by its weight.
+    Srv {
+        /// The SRV name, e.g. `_memcache._tcp.memcached.caching.svc.cluster.local`.
+        name: String,
+    },
+}
+
+impl Discovery {
+    /// Parses a `dns+...` or `srv+...` token; `None` for any other token.
+    pub fn parse(token: &str) -> Option<Result<Discovery, ConfigError>> {
+        let bad = |reason: &str| ConfigError::new(token, reason);
+        if let Some(rest) = token.strip_prefix("dns+") {
+            if rest.is_empty() || rest.starts_with('[') || rest.starts_with('/') {
+                return Some(Err(bad("dns+ needs a DNS name: dns+NAME[:PORT[:WEIGHT]]")));
+            }
+            return Some(ServerSpec::parse(rest).map_err(|e| bad(&e.reason)).and_then(|spec| {
+                check_dns_name(&spec.host).map_err(|r| bad(&r))?;
+                Ok(Discovery::Addresses { name: spec.host, port: spec.port, weight: spec.weight })
+            }));
+        }
+        let rest = token.strip_prefix("srv+")?;
+        Some(match check_dns_name(rest) {
+            Ok(()) => Ok(Discovery::Srv { name: rest.to_string() }),
+            Err(r) => Err(bad(&r)),
+        })
+    }
+}
+
+/// Refuses what cannot be a DNS name.
+fn check_dns_name(name: &str) -> Result<(), String> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty() {
+        return Err("empty DNS name".into());
+    }
+    if name.len() > 253 {
+        return Err("DNS name is over 253 bytes".into());
+    }
+    for label in name.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err(format!("bad DNS label {label:?}"));
+        }
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(format!(
+                "DNS label {label:?} has a character other than a-z, 0-9, - and _"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Discovery {
+    /// The token that parses back to this source.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Discovery::Addresses { name, port, weight } => {
+                write!(f, "dns+{name}:{port}")?;
+                if *weight != 1 {
+                    write!(f, ":{weight}")?;
+                }
+                Ok(())
+            }
+            Discovery::Srv { name } => write!(f, "srv+{name}"),
+        }
     }
 }
 
@@ -205,6 +380,10 @@ pub enum ReadPolicy {
     Primary,
     /// A random copy first (spreads hot keys), then the others in order.
     Random,
+    /// A random copy first for hot keys only (those read more than
+    /// `hot_key_rate` times a second by this client), the primary first for
+    /// the others.
+    HotRandom,
 }
 
 /// Where the replicas of a key live.
@@ -269,7 +448,11 @@ pub struct Config {
     pub io_timeout_ms: u64,
     /// Largest value accepted, in bytes (memcached's default item limit).
     pub max_value_bytes: usize,
-    /// Idle connections kept per server for concurrent callers.
+    /// Idle connections kept per server for concurrent callers. A
+    /// connection returned to a full pool is closed, so with more threads
+    /// in requests at once than this, every surplus request opens a TCP
+    /// connection (bench/threads.sh: 2,367 opened in 30,000 gets by 32
+    /// threads on 3 servers with 8, 64 with 32).
     pub pool_size: usize,
     /// Extra copies of every key.
     pub replicas: usize,
@@ -298,8 +481,68 @@ pub struct Config {
     pub value_format: ValueFormat,
     /// Serializer for structured values.
     pub serializer: Serializer,
-    /// Values at least this long are zlib-compressed; 0 disables compression.
+    /// Values at least this long are compressed; 0 disables compression.
     pub compress_threshold: usize,
+    /// Servers found in DNS (`dns+...`, `srv+...` tokens), placed after
+    /// `servers`.
+    pub discover: Vec<Discovery>,
+    /// Seconds between two resolutions of the `discover` names.
+    pub dns_refresh_s: u32,
+    /// The DNS server asked for `discover` names instead of the system's
+    /// resolver configuration.
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// After a run-time change of the server list, a key that misses on its
+    /// new owner is looked for on its owner on the previous ring and copied
+    /// over (see `migration`).
+    pub migration: bool,
+    /// How long after a change the previous ring is consulted, in seconds.
+    pub migration_s: u32,
+    /// A warm pool: a miss on the servers is looked for there and copied
+    /// over (a cold pool's warm-up).
+    pub warmup: Vec<ServerSpec>,
+    /// How long a lease (the right to compute a missing value, see
+    /// `get_or_lease`) lasts when its holder never fills it, in seconds.
+    pub lease_ttl: u32,
+    /// Spreads the TTLs of values written under a lease: each is shortened
+    /// by a random part of up to this fraction (0 = exact TTLs).
+    pub ttl_jitter: f64,
+    /// Keys the hot-key sketch keeps; 0 turns counting off. Set to 256 when
+    /// `near_cache_ms` or `read_policy=hot_random` needs it and it is 0.
+    pub hot_keys: usize,
+    /// Reads per second (by this client) above which a key is hot.
+    pub hot_key_rate: u32,
+    /// How long hot keys' values are served from this process's memory
+    /// without asking memcached; 0 (the default) turns the near cache off.
+    pub near_cache_ms: u64,
+    /// The most value bytes the near cache holds.
+    pub near_cache_bytes: usize,
+    /// The compression written (php format): zlib or FastLZ.
+    pub compression: Algorithm,
+    /// zlib's level, 0..=9.
+    pub compression_level: u32,
+    /// A compressed value is kept only when the original is more than this
+    /// many times its size (php-memcached's `compression_factor`).
+    pub compression_factor: f64,
+    /// TLS for every TCP server without a `,tls=` of its own.
+    pub tls: bool,
+    /// PEM bundle of the CAs a server's certificate must chain to; `None`
+    /// means the system's roots.
+    pub tls_ca: Option<String>,
+    /// PEM certificate chain this client presents (memcached's
+    /// `ssl_verify_mode`); needs `tls_key`.
+    pub tls_cert: Option<String>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<String>,
+    /// The name a server's certificate is verified against (and sent as
+    /// SNI); `None` means the server's host as configured.
+    pub tls_server_name: Option<String>,
+    /// Whether TLS sessions are resumed (tickets) instead of a full
+    /// handshake per connection; on by default.
+    pub tls_resumption: bool,
+    /// User for memcached's ASCII authentication (`memcached -Y`).
+    pub username: Option<String>,
+    /// Password for `username` (from `password=` or `password_file=`).
+    pub password: Option<Secret>,
 }
 
 impl Default for Config {
@@ -313,7 +556,7 @@ impl Default for Config {
             connect_timeout_ms: 1000,
             io_timeout_ms: 1000,
             max_value_bytes: 1024 * 1024,
-            pool_size: 8,
+            pool_size: 32,
             replicas: 0,
             read_policy: ReadPolicy::Primary,
             replica_placement: ReplicaPlacement::Ring,
@@ -327,6 +570,29 @@ impl Default for Config {
             value_format: ValueFormat::Php,
             serializer: Serializer::Json,
             compress_threshold: 2000,
+            discover: Vec::new(),
+            dns_refresh_s: 30,
+            dns_server: None,
+            migration: true,
+            migration_s: 120,
+            warmup: Vec::new(),
+            lease_ttl: 3,
+            ttl_jitter: 0.0,
+            hot_keys: 0,
+            hot_key_rate: 100,
+            near_cache_ms: 0,
+            near_cache_bytes: 1 << 20,
+            compression: Algorithm::Zlib,
+            compression_level: crate::compress::ZLIB_DEFAULT_LEVEL,
+            compression_factor: 1.3,
+            tls: false,
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_server_name: None,
+            tls_resumption: true,
+            username: None,
+            password: None,
         }
     }
 }
@@ -354,7 +620,50 @@ pub const OPTION_NAMES: &[&str] = &[
     "value_format",
     "serializer",
     "compress_threshold",
+    "dns_refresh_s",
+    "dns_server",
+    "migration",
+    "migration_s",
+    "warmup",
+    "lease_ttl",
+    "ttl_jitter",
+    "hot_keys",
+    "hot_key_rate",
+    "near_cache_ms",
+    "near_cache_bytes",
+    "compression",
+    "compression_level",
+    "compression_factor",
+    "tls",
+    "tls_ca",
+    "tls_cert",
+    "tls_key",
+    "tls_server_name",
+    "tls_resumption",
+    "username",
+    "password",
+    "password_file",
 ];
+
+/// Keys the hot-key sketch keeps when a feature needs it and `hot_keys` is 0.
+pub const DEFAULT_HOT_KEYS: usize = 256;
+
+/// Options whose values are secret: errors name them without their value.
+const SECRET_OPTIONS: &[&str] = &["password"];
+
+/// Whether an option's value is secret (never shown in a message).
+pub fn is_secret_option(name: &str) -> bool {
+    SECRET_OPTIONS.contains(&name)
+}
+
+/// A config token's option name and value, if it is an option
+/// (`name=value` with a plain name) rather than a server (which may carry
+/// `,tls=...` attributes).
+pub fn option_of(token: &str) -> Option<(&str, &str)> {
+    let (name, value) = token.split_once('=')?;
+    let plain = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    plain.then_some((name, value))
+}
 
 impl Config {
     /// A config with these servers and every option at its default.
@@ -365,11 +674,28 @@ impl Config {
     /// Parses a config string (servers and `name=value` options).
     pub fn parse(s: &str) -> Result<Config, ConfigError> {
         let mut config = Config::default();
+        let mut after_secret = false;
         for token in s.split_whitespace() {
-            if let Some((name, value)) = token.split_once('=') {
+            if let Some(source) = Discovery::parse(token) {
+                config.discover.push(source?);
+            } else if let Some((name, value)) = option_of(token) {
                 config.set_option_token(token, name, value)?;
+                after_secret = is_secret_option(name);
             } else {
-                config.servers.push(ServerSpec::parse(token)?);
+                let spec = ServerSpec::parse(token).map_err(|e| {
+                    if after_secret {
+                        // Likely the rest of a password with a space in it.
+                        ConfigError::new(
+                            "<redacted>",
+                            "the token after password= is not a server (a password cannot \
+                             contain spaces)",
+                        )
+                    } else {
+                        e
+                    }
+                })?;
+                config.servers.push(spec);
+                after_secret = false;
             }
         }
         config.validate()?;
@@ -388,6 +714,13 @@ impl Config {
         name: &str,
         value: &str,
     ) -> Result<(), ConfigError> {
+        // An error about a secret names the option, never the value.
+        let shown = if SECRET_OPTIONS.contains(&name) {
+            format!("{name}=<redacted>")
+        } else {
+            token.to_string()
+        };
+        let token = shown.as_str();
         let bad = |reason: &str| ConfigError::new(token, reason);
         match name {
             "distribution" => {
@@ -436,7 +769,8 @@ impl Config {
                 self.read_policy = match value {
                     "primary" => ReadPolicy::Primary,
                     "random" => ReadPolicy::Random,
-                    _ => return Err(bad("expected primary or random")),
+                    "hot_random" => ReadPolicy::HotRandom,
+                    _ => return Err(bad("expected primary, random or hot_random")),
                 }
             }
             "replica_placement" => {
@@ -463,18 +797,31 @@ impl Config {
                     _ => return Err(bad("expected eject, next, gutter or none")),
                 }
             }
-            "gutter" => {
-                let mut gutter = Vec::new();
-                for part in value.split(',').filter(|p| !p.is_empty()) {
-                    let spec = ServerSpec::parse(part).map_err(|e| {
-                        ConfigError::new(token, format!("gutter server {:?}: {}", part, e.reason))
-                    })?;
-                    gutter.push(spec);
-                }
-                if gutter.is_empty() {
-                    return Err(bad("expected host:port[,host:port...]"));
-                }
-                self.gutter = gutter;
+            "gutter" => self.gutter = parse_server_list(token, "gutter", value)?,
+            "warmup" => self.warmup = parse_server_list(token, "warmup", value)?,
+            "migration" => {
+                self.migration = parse_bool(value).ok_or_else(|| bad("expected true or false"))?
+            }
+            "migration_s" => {
+                self.migration_s = parse_num(value, 0, 86_400)
+                    .ok_or_else(|| bad("expected seconds, 0..86400"))?
+                    as u32
+            }
+            "dns_refresh_s" => {
+                self.dns_refresh_s = parse_num(value, 1, 86_400)
+                    .ok_or_else(|| bad("expected seconds, 1..86400"))?
+                    as u32
+            }
+            "dns_server" => {
+                let addr = value
+                    .parse::<std::net::SocketAddr>()
+                    .or_else(|_| {
+                        value
+                            .parse::<std::net::IpAddr>()
+                            .map(|ip| std::net::SocketAddr::new(ip, 53))
+                    })
+                    .map_err(|_| bad("expected IP:PORT (e.g. 10.96.0.10:53 or [fd00::a]:53)"))?;
+                self.dns_server = Some(addr);
             }
             "gutter_ttl" => {
                 self.gutter_ttl = parse_num(value, 1, 2_592_000)
@@ -508,6 +855,79 @@ impl Config {
                     .ok_or_else(|| bad("expected bytes, 0 disables"))?
                     as usize
             }
+            "lease_ttl" => {
+                self.lease_ttl = parse_num(value, 1, 86_400)
+                    .ok_or_else(|| bad("expected seconds, 1..86400"))?
+                    as u32
+            }
+            "ttl_jitter" => {
+                self.ttl_jitter = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|j| (0.0..=1.0).contains(j))
+                    .ok_or_else(|| bad("expected a fraction, 0..1"))?
+            }
+            "hot_keys" => {
+                self.hot_keys = parse_num(value, 0, 65_536)
+                    .ok_or_else(|| bad("expected keys to keep, 0..65536 (0 turns counting off)"))?
+                    as usize
+            }
+            "hot_key_rate" => {
+                self.hot_key_rate = parse_num(value, 1, 1_000_000_000)
+                    .ok_or_else(|| bad("expected reads per second, 1..1000000000"))?
+                    as u32
+            }
+            "near_cache_ms" => {
+                self.near_cache_ms = parse_num(value, 0, 60_000)
+                    .ok_or_else(|| bad("expected milliseconds, 0..60000 (0 turns it off)"))?
+            }
+            "near_cache_bytes" => {
+                self.near_cache_bytes = parse_num(value, 1, 1 << 30)
+                    .ok_or_else(|| bad("expected bytes, 1..1073741824"))?
+                    as usize
+            }
+            "compression" => {
+                self.compression = match value {
+                    "zlib" => Algorithm::Zlib,
+                    "fastlz" => Algorithm::Fastlz,
+                    _ => return Err(bad("expected zlib or fastlz")),
+                }
+            }
+            "compression_level" => {
+                self.compression_level =
+                    parse_num(value, 0, 9).ok_or_else(|| bad("expected a zlib level, 0..9"))? as u32
+            }
+            "compression_factor" => {
+                self.compression_factor = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite() && (0.0..=1000.0).contains(f))
+                    .ok_or_else(|| bad("expected a number, 0..1000"))?
+            }
+            "tls" => self.tls = parse_bool(value).ok_or_else(|| bad("expected true or false"))?,
+            "tls_ca" => self.tls_ca = Some(path_value(value).map_err(&bad)?),
+            "tls_cert" => self.tls_cert = Some(path_value(value).map_err(&bad)?),
+            "tls_key" => self.tls_key = Some(path_value(value).map_err(&bad)?),
+            "tls_server_name" => {
+                if value.is_empty() || value.len() > 253 {
+                    return Err(bad("expected a DNS name or an IP address"));
+                }
+                self.tls_server_name = Some(value.to_string())
+            }
+            "tls_resumption" => {
+                self.tls_resumption =
+                    parse_bool(value).ok_or_else(|| bad("expected true or false"))?
+            }
+            "username" => {
+                crate::auth::check_username(value).map_err(&bad)?;
+                self.username = Some(value.to_string())
+            }
+            "password" => self.password = Some(Secret::new(value).map_err(&bad)?),
+            "password_file" => {
+                let path = path_value(value).map_err(&bad)?;
+                let secret = crate::auth::read_password_file(&path).map_err(|r| bad(&r))?;
+                self.password = Some(secret)
+            }
             _ => return Err(bad(&format!("unknown option {name:?}"))),
         }
         Ok(())
@@ -518,7 +938,80 @@ impl Config {
         if self.failover == Failover::Gutter && self.gutter.is_empty() {
             return Err(ConfigError::new("failover=gutter", "needs gutter=host:port[,...]"));
         }
+        match (&self.username, &self.password) {
+            (Some(_), None) => {
+                return Err(ConfigError::new("username", "needs password= or password_file="))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new("password", "needs username= as well"));
+            }
+            _ => {}
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            let (given, missing) = if self.tls_cert.is_some() {
+                ("tls_cert", "tls_key")
+            } else {
+                ("tls_key", "tls_cert")
+            };
+            return Err(ConfigError::new(given, format!("needs {missing}= as well")));
+        }
+        let tls_options = [
+            ("tls_ca", self.tls_ca.is_some()),
+            ("tls_cert", self.tls_cert.is_some()),
+            ("tls_server_name", self.tls_server_name.is_some()),
+        ];
+        if let Some((name, _)) = tls_options.iter().find(|(_, set)| *set) {
+            if !self.servers.iter().chain(&self.gutter).any(|s| self.uses_tls(s)) {
+                return Err(ConfigError::new(
+                    name,
+                    "is set but no server uses TLS (add tls=true, or ,tls=true to a server)",
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Keys the hot-key sketch keeps: `hot_keys`, or [`DEFAULT_HOT_KEYS`]
+    /// when the near cache or `read_policy=hot_random` needs counting; 0
+    /// when nothing counts.
+    pub fn hot_key_capacity(&self) -> usize {
+        let needed = self.near_cache_ms > 0 || self.read_policy == ReadPolicy::HotRandom;
+        match self.hot_keys {
+            0 if needed => DEFAULT_HOT_KEYS,
+            n => n,
+        }
+    }
+
+    /// How values are compressed on write.
+    pub fn compression(&self) -> Compression {
+        Compression {
+            algorithm: self.compression,
+            zlib_level: self.compression_level,
+            factor: self.compression_factor,
+        }
+    }
+
+    /// Whether connections to `server` use TLS: its own `,tls=` choice, else
+    /// the `tls=` option (unix sockets never do).
+    pub fn uses_tls(&self, server: &ServerSpec) -> bool {
+        server.transport == Transport::Tcp && server.tls.unwrap_or(self.tls)
+    }
+
+    /// An option's value as config text, for bindings that show options
+    /// (`getOption`): secrets are never shown.
+    pub fn option_text(&self, name: &str) -> Option<String> {
+        let path = |p: &Option<String>| p.clone();
+        match name {
+            "tls" => Some(self.tls.to_string()),
+            "tls_ca" => path(&self.tls_ca),
+            "tls_cert" => path(&self.tls_cert),
+            "tls_key" => path(&self.tls_key),
+            "tls_server_name" => self.tls_server_name.clone(),
+            "tls_resumption" => Some(self.tls_resumption.to_string()),
+            "username" => self.username.clone(),
+            "password" | "password_file" => self.password.as_ref().map(|_| "<redacted>".into()),
+            _ => None,
+        }
     }
 
     /// The key hash in effect: the one given, or the distribution's default.
@@ -532,6 +1025,31 @@ impl FromStr for Config {
     fn from_str(s: &str) -> Result<Config, ConfigError> {
         Config::parse(s)
     }
+}
+
+/// A comma-separated server list (`gutter=`, `warmup=`); a server may carry
+/// its own `,tls=` attribute.
+fn parse_server_list(token: &str, what: &str, value: &str) -> Result<Vec<ServerSpec>, ConfigError> {
+    let mut servers = Vec::new();
+    for part in split_server_list(value) {
+        let part = part.as_str();
+        let spec = ServerSpec::parse(part).map_err(|e| {
+            ConfigError::new(token, format!("{what} server {:?}: {}", part, e.reason))
+        })?;
+        servers.push(spec);
+    }
+    if servers.is_empty() {
+        return Err(ConfigError::new(token, "expected host:port[,host:port...]"));
+    }
+    Ok(servers)
+}
+
+/// A file path option's value.
+fn path_value(v: &str) -> Result<String, &'static str> {
+    if v.is_empty() {
+        return Err("expected a file path");
+    }
+    Ok(v.to_string())
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -587,6 +1105,20 @@ mod tests {
     }
 
     #[test]
+    fn compression_options() {
+        let c = Config::parse("a:1 compression=fastlz compression_level=9 compression_factor=2.5")
+            .unwrap();
+        assert_eq!(
+            c.compression(),
+            Compression { algorithm: Algorithm::Fastlz, zlib_level: 9, factor: 2.5 }
+        );
+        assert_eq!(Config::parse("a:1").unwrap().compression(), Compression::default());
+        for bad in ["compression=lz4", "compression_level=10", "compression_factor=x"] {
+            assert!(Config::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_token() {
         for bad in [
             "a:0",
@@ -610,6 +1142,47 @@ mod tests {
                 err.token
             );
         }
+    }
+
+    #[test]
+    fn discovery_tokens() {
+        let c = Config::parse(
+            "a:1 dns+memcached.caching.svc.cluster.local:11212 srv+_memcache._tcp.mc dns+x",
+        )
+        .unwrap();
+        assert_eq!(c.servers.len(), 1);
+        assert_eq!(
+            c.discover,
+            [
+                Discovery::Addresses {
+                    name: "memcached.caching.svc.cluster.local".into(),
+                    port: 11212,
+                    weight: 1
+                },
+                Discovery::Srv { name: "_memcache._tcp.mc".into() },
+                Discovery::Addresses { name: "x".into(), port: 11211, weight: 1 },
+            ]
+        );
+        let again: Vec<String> = c.discover.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            again,
+            [
+                "dns+memcached.caching.svc.cluster.local:11212",
+                "srv+_memcache._tcp.mc",
+                "dns+x:11211"
+            ]
+        );
+        for bad in ["dns+", "dns+[::1]:1", "dns+a..b:1", "srv+", "srv+a!b", "dns+a:0", "dns+/x"] {
+            assert!(Config::parse(bad).is_err(), "{bad}");
+        }
+        let c = Config::parse("dns_server=127.0.0.1:5353 dns_refresh_s=2 migration=false migration_s=5 warmup=w:1,w:2").unwrap();
+        assert_eq!(c.dns_server, Some("127.0.0.1:5353".parse().unwrap()));
+        assert_eq!(c.dns_refresh_s, 2);
+        assert!(!c.migration);
+        assert_eq!(c.migration_s, 5);
+        assert_eq!(c.warmup.len(), 2);
+        assert!(Config::parse("dns_server=nameserver").is_err());
+        assert!(Config::parse("dns_refresh_s=0").is_err());
     }
 
     #[test]

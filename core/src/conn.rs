@@ -10,13 +10,25 @@
 //!
 //! The connection knows nothing about keys or placement, and parses nothing:
 //! it hands out its buffered bytes and is told how many were consumed.
+//!
+//! A new connection may first do a [`Handshake`]: TLS (rustls over the same
+//! socket, bounded by the connect timeout, driven without blocking when a
+//! fan-out opens it) and a login (memcached's ASCII authentication, sent in
+//! front of the first request and checked on its first reply line). A TLS
+//! connection behaves like a plain one to its callers: every receive
+//! decrypts all it can and moves the plaintext into the connection's own
+//! buffer, so no decrypted byte waits inside rustls where `poll(2)` cannot
+//! see it. Plain connections pay one untaken branch per call for this.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
+
+use crate::auth::{parse_login_reply, Login, LoginReply};
+use crate::tls::TlsPeer;
 
 /// Incremented in every child after `fork()`, so connections made before the
 /// fork are recognised and never used by the child.
@@ -114,6 +126,12 @@ fn interrupted() -> bool {
     INTERRUPT_CHECK.with(|c| c.get().is_some_and(|check| check()))
 }
 
+/// Whether the calling thread's interrupt check asks to stop, for waits
+/// outside this module that a signal interrupted.
+pub(crate) fn stop_requested() -> bool {
+    interrupted()
+}
+
 /// An `EINTR` that the interrupt check turned into a stop.
 fn interrupt_error() -> io::Error {
     io::Error::new(io::ErrorKind::Interrupted, "interrupted by a signal")
@@ -130,6 +148,10 @@ pub enum IoFailure {
     Closed,
     /// The operating system reported an error.
     Os(io::Error),
+    /// TLS failed; the message says why and what to change.
+    Tls(String),
+    /// The server refused the login; the message says how.
+    Login(String),
 }
 
 impl std::fmt::Display for IoFailure {
@@ -139,6 +161,7 @@ impl std::fmt::Display for IoFailure {
             IoFailure::Interrupted => f.write_str("interrupted"),
             IoFailure::Closed => f.write_str("connection closed by server"),
             IoFailure::Os(e) => e.fmt(f),
+            IoFailure::Tls(m) | IoFailure::Login(m) => f.write_str(m),
         }
     }
 }
@@ -159,12 +182,120 @@ const MIN_READ: usize = 8 * 1024;
 /// A buffer grown beyond this for a large value is released once drained.
 const RETAINED_BUFFER: usize = 256 * 1024;
 
+/// What a new connection does before its first request: a TLS handshake,
+/// a login, both or neither.
+#[derive(Clone, Debug, Default)]
+pub struct Handshake {
+    pub(crate) tls: Option<TlsPeer>,
+    pub(crate) login: Option<Login>,
+}
+
+impl Handshake {
+    /// Whether the connection is plain and sends nothing first.
+    pub fn is_plain(&self) -> bool {
+        self.tls.is_none() && self.login.is_none()
+    }
+
+    /// Whether connections use TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+}
+
+/// A connection's TLS session.
+struct TlsState {
+    session: rustls::ClientConnection,
+    /// The handshake is not complete yet.
+    handshaking: bool,
+    /// How much of the connection's `out` rustls has taken.
+    accepted: usize,
+    /// Room for one receive of TLS bytes: rustls reads at most 4 KiB at a
+    /// time from a reader, so the socket is read here in large receives and
+    /// rustls fed from memory (all of it, before the next wait: nothing
+    /// received may stay where `poll` cannot see it).
+    input: Vec<u8>,
+}
+
+/// Bytes of TLS records taken from the socket in one receive.
+const TLS_INPUT: usize = 32 * 1024;
+
+/// The socket as rustls reads and writes it: `recv`/`send` with flags.
+struct Socket {
+    fd: RawFd,
+    flags: libc::c_int,
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: buf is a valid writable region of buf.len() bytes.
+        let n = unsafe {
+            libc::recv(self.fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), self.flags)
+        };
+        if n < 0 {
+            return Err(last_os_error());
+        }
+        Ok(n as usize)
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: buf is a valid readable region of buf.len() bytes.
+        let n = unsafe {
+            libc::send(
+                self.fd,
+                buf.as_ptr() as *const libc::c_void,
+                buf.len(),
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            return Err(last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What one TLS receive brought.
+enum Received {
+    /// Plaintext, now in the connection's buffer.
+    Data,
+    /// TLS bytes that carried no plaintext (a session ticket, part of a
+    /// record).
+    Nothing,
+    /// Nothing was waiting on the socket.
+    WouldBlock,
+}
+
+/// The error for an I/O failure during the TLS handshake.
+fn handshake_io(e: io::Error) -> IoFailure {
+    match e.raw_os_error() {
+        Some(libc::ECONNRESET) | Some(libc::EPIPE) => IoFailure::Tls(
+            "TLS: the server reset the connection during the handshake \
+             (is TLS enabled on it, memcached -Z?)"
+                .into(),
+        ),
+        _ => IoFailure::from(e),
+    }
+}
+
 /// One open connection.
 pub struct Conn {
     fd: OwnedFd,
     generation: u64,
-    /// A non-blocking connect is still in progress.
+    /// A non-blocking TCP connect is still in progress.
     connecting: bool,
+    /// The TLS session of a TLS connection.
+    tls: Option<Box<TlsState>>,
+    /// The user whose login awaits its reply (sent ahead of the first
+    /// request).
+    login: Option<Arc<str>>,
+    /// Length of the login command at the front of `out`.
+    login_len: usize,
     /// Received bytes; `buf[start..end]` are not consumed yet.
     buf: Vec<u8>,
     start: usize,
@@ -416,11 +547,30 @@ impl Conn {
         connect_timeout: Duration,
         io_timeout: Duration,
     ) -> Result<Conn, IoFailure> {
+        Conn::connect_with(target, &Handshake::default(), connect_timeout, io_timeout)
+    }
+
+    /// Like [`Conn::connect`], then does `handshake`: the TLS handshake
+    /// completes within the same `connect_timeout`; a login is queued in
+    /// front of the first request.
+    pub fn connect_with(
+        target: &Target,
+        handshake: &Handshake,
+        connect_timeout: Duration,
+        io_timeout: Duration,
+    ) -> Result<Conn, IoFailure> {
         let deadline = Deadline::after(connect_timeout);
         let mut last = None;
         for (family, addr) in target.sockaddrs().map_err(IoFailure::Os)? {
             match connect_addr(family, &addr, &deadline) {
-                Ok(fd) => return Conn::ready(fd, target.is_tcp(), io_timeout),
+                Ok(fd) => {
+                    let mut conn = Conn::ready(fd, target.is_tcp(), io_timeout)?;
+                    conn.begin_session(handshake)?;
+                    if conn.tls.is_some() {
+                        conn.handshake_within(&deadline)?;
+                    }
+                    return Ok(conn);
+                }
                 Err(e) => last = Some(e),
             }
             if deadline.passed() {
@@ -435,6 +585,18 @@ impl Conn {
     /// [`Conn::finish_connect`], which moves on to the next address when one
     /// fails, so a name with several addresses never blocks the fan-out.
     pub fn begin_connect(target: &Target, io_timeout: Duration) -> Result<Conn, IoFailure> {
+        Conn::begin_connect_with(target, &Handshake::default(), io_timeout)
+    }
+
+    /// Like [`Conn::begin_connect`], then does `handshake`: the TLS
+    /// handshake is driven by [`Conn::finish_connect`] as the socket polls
+    /// ready for [`Conn::poll_events`]; the connection counts as connecting
+    /// until it is complete.
+    pub fn begin_connect_with(
+        target: &Target,
+        handshake: &Handshake,
+        io_timeout: Duration,
+    ) -> Result<Conn, IoFailure> {
         let mut addrs = target.sockaddrs().map_err(IoFailure::Os)?;
         addrs.reverse();
         let mut last = IoFailure::Timeout("connect");
@@ -442,6 +604,10 @@ impl Conn {
             match Conn::start(family, &addr, target.is_tcp(), io_timeout) {
                 Ok(mut conn) => {
                     conn.next_addrs = addrs;
+                    conn.begin_session(handshake)?;
+                    if !conn.connecting && conn.tls.is_some() {
+                        conn.handshake_step()?;
+                    }
                     return Ok(conn);
                 }
                 Err(e) => last = e,
@@ -469,13 +635,20 @@ impl Conn {
     /// connection is then still connecting); the error of the last one is
     /// returned when none is left.
     pub fn finish_connect(&mut self) -> Result<(), IoFailure> {
-        if !self.connecting {
-            return Ok(());
+        if self.connecting {
+            match socket_error(self.fd()) {
+                Ok(()) => self.connecting = false,
+                Err(e) => return self.connect_next(e),
+            }
         }
-        let Err(e) = socket_error(self.fd()) else {
-            self.connecting = false;
-            return Ok(());
-        };
+        if self.tls.as_ref().is_some_and(|t| t.handshaking) {
+            self.handshake_step()?;
+        }
+        Ok(())
+    }
+
+    /// The current address refused with `e`: begins the next one.
+    fn connect_next(&mut self, e: io::Error) -> Result<(), IoFailure> {
         let mut last = IoFailure::Os(e);
         while let Some((family, addr)) = self.next_addrs.pop() {
             let fd = match new_socket(family) {
@@ -498,9 +671,309 @@ impl Conn {
         Err(last)
     }
 
-    /// Whether a connect is still in progress.
+    /// Whether a connect (or its TLS handshake) is still in progress.
+    #[inline]
     pub fn is_connecting(&self) -> bool {
-        self.connecting
+        self.connecting || self.tls.as_ref().is_some_and(|t| t.handshaking)
+    }
+
+    /// How many bytes at the front of `out` are the login, still unsent:
+    /// whatever is to go before the first request goes after them.
+    pub fn queued_login_len(&self) -> usize {
+        if self.login.is_some() && self.written == 0 && self.out.len() >= self.login_len {
+            self.login_len
+        } else {
+            0
+        }
+    }
+
+    /// Whether this is a TLS connection.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Whether the TLS session was resumed from an earlier one (no full
+    /// handshake); `None` for a plain connection or before the handshake.
+    pub fn is_resumed(&self) -> Option<bool> {
+        let kind = self.tls.as_ref()?.session.handshake_kind()?;
+        Some(kind == rustls::HandshakeKind::Resumed)
+    }
+
+    /// The `poll(2)` events to wait for: writability while connecting,
+    /// what the TLS handshake needs, then readability (and writability
+    /// while a request is unwritten).
+    #[inline]
+    pub fn poll_events(&self) -> libc::c_short {
+        if self.connecting {
+            return libc::POLLOUT;
+        }
+        if let Some(tls) = &self.tls {
+            if tls.handshaking || tls.session.wants_write() {
+                return libc::POLLIN | libc::POLLOUT;
+            }
+        }
+        if self.has_unwritten() {
+            libc::POLLIN | libc::POLLOUT
+        } else {
+            libc::POLLIN
+        }
+    }
+
+    /// What the connection waits for, for a timeout's message.
+    pub fn waiting_for(&self) -> &'static str {
+        if self.connecting {
+            "connect"
+        } else if self.tls.as_ref().is_some_and(|t| t.handshaking) {
+            "TLS handshake"
+        } else if self.has_unwritten() {
+            "write"
+        } else {
+            "read"
+        }
+    }
+
+    /// Starts what `handshake` asks of a new connection: a TLS session
+    /// (its handshake begins once the TCP connect completes) and the login,
+    /// queued as the first bytes of `out`.
+    fn begin_session(&mut self, handshake: &Handshake) -> Result<(), IoFailure> {
+        if let Some(peer) = &handshake.tls {
+            let session = rustls::ClientConnection::new(peer.config.clone(), peer.name.clone())
+                .map_err(|e| IoFailure::Tls(crate::tls::describe(&e)))?;
+            self.tls = Some(Box::new(TlsState {
+                session,
+                handshaking: true,
+                accepted: 0,
+                input: Vec::new(),
+            }));
+        }
+        if let Some(login) = &handshake.login {
+            self.out.extend_from_slice(&login.command);
+            self.login = Some(login.username.clone());
+            self.login_len = login.command.len();
+        }
+        Ok(())
+    }
+
+    /// Advances the TLS handshake as far as it goes without waiting.
+    /// Ok(true) once it is complete.
+    fn handshake_step(&mut self) -> Result<bool, IoFailure> {
+        let fd = self.fd();
+        loop {
+            let Some(tls) = self.tls.as_deref_mut() else { return Ok(true) };
+            while tls.session.wants_write() {
+                match tls.session.write_tls(&mut Socket { fd, flags: libc::MSG_DONTWAIT }) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(handshake_io(e)),
+                }
+            }
+            if !tls.session.is_handshaking() {
+                tls.handshaking = false;
+                // Anything the server sent after its handshake is the
+                // connection's to read.
+                self.tls_drain()?;
+                return Ok(true);
+            }
+            match tls.session.read_tls(&mut Socket { fd, flags: libc::MSG_DONTWAIT }) {
+                Ok(0) => {
+                    return Err(IoFailure::Tls(
+                        "TLS: the server closed the connection during the handshake \
+                         (is TLS enabled on it, memcached -Z?)"
+                            .into(),
+                    ))
+                }
+                Ok(_) => {
+                    if let Err(e) = tls.session.process_new_packets() {
+                        return Err(self.tls_failed(&e));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if interrupted() {
+                        return Err(IoFailure::Interrupted);
+                    }
+                }
+                Err(e) => return Err(handshake_io(e)),
+            }
+        }
+    }
+
+    /// Completes the TLS handshake, waiting until the deadline.
+    fn handshake_within(&mut self, deadline: &Deadline) -> Result<(), IoFailure> {
+        while !self.handshake_step()? {
+            match poll_one(self.fd(), self.poll_events(), deadline) {
+                Ok(true) => {}
+                Ok(false) => return Err(IoFailure::Timeout("TLS handshake")),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// A TLS error: the alert rustls queued goes out if the socket takes
+    /// it now, and the failure says what went wrong.
+    fn tls_failed(&mut self, e: &rustls::Error) -> IoFailure {
+        let fd = self.fd();
+        if let Some(tls) = self.tls.as_deref_mut() {
+            let _ = tls.session.write_tls(&mut Socket { fd, flags: libc::MSG_DONTWAIT });
+        }
+        IoFailure::Tls(crate::tls::describe(e))
+    }
+
+    /// Moves every decrypted byte from rustls into the buffer. Returns how
+    /// many there were.
+    fn tls_drain(&mut self) -> Result<usize, IoFailure> {
+        let mut total = 0;
+        loop {
+            self.reserve_read();
+            let Some(tls) = self.tls.as_deref_mut() else { return Ok(total) };
+            match tls.session.reader().read(&mut self.buf[self.end..]) {
+                Ok(0) => return Ok(total),
+                Ok(n) => {
+                    self.took(n)?;
+                    total += n;
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    return Ok(total)
+                }
+                Err(e) => return Err(IoFailure::Os(e)),
+            }
+        }
+    }
+
+    /// One receive of TLS bytes (`flags` as for `recv`), decrypted, and
+    /// their plaintext moved into the buffer.
+    fn tls_receive(&mut self, flags: libc::c_int) -> Result<Received, IoFailure> {
+        let fd = self.fd();
+        let Some(tls) = self.tls.as_deref_mut() else { return Ok(Received::WouldBlock) };
+        let mut input = std::mem::take(&mut tls.input);
+        input.resize(TLS_INPUT, 0);
+        let received = Socket { fd, flags }.read(&mut input);
+        let outcome = match received {
+            Ok(n) => self.tls_feed(&input[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Received::WouldBlock),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                if interrupted() {
+                    Err(IoFailure::Interrupted)
+                } else {
+                    Ok(Received::Nothing)
+                }
+            }
+            Err(e) => Err(IoFailure::Os(e)),
+        };
+        if let Some(tls) = self.tls.as_deref_mut() {
+            tls.input = input;
+        }
+        outcome
+    }
+
+    /// Hands received TLS bytes to rustls (all of them: the records
+    /// complete in them are decrypted, a partial one waits in rustls for
+    /// the rest, which is still on the socket) and moves the plaintext into
+    /// the buffer. No bytes is the end of the stream.
+    fn tls_feed(&mut self, mut data: &[u8]) -> Result<Received, IoFailure> {
+        let fd = self.fd();
+        let eof = data.is_empty();
+        let mut got = 0;
+        loop {
+            let Some(tls) = self.tls.as_deref_mut() else { return Ok(Received::Nothing) };
+            if !data.is_empty() && tls.session.read_tls(&mut data).map_err(IoFailure::Os)? == 0 {
+                // After the server's close_notify: what follows is ignored.
+                data = &[];
+            }
+            let state = match tls.session.process_new_packets() {
+                Ok(state) => state,
+                Err(e) => return Err(self.tls_failed(&e)),
+            };
+            if tls.session.wants_write() {
+                // An answer rustls owes the server (an alert, a key update).
+                let _ = tls.session.write_tls(&mut Socket { fd, flags: libc::MSG_DONTWAIT });
+            }
+            got += self.tls_drain()?;
+            if data.is_empty() {
+                if got > 0 {
+                    return Ok(Received::Data);
+                }
+                if eof || state.peer_has_closed() {
+                    return Err(IoFailure::Closed);
+                }
+                return Ok(Received::Nothing);
+            }
+        }
+    }
+
+    /// [`Conn::fill`] for a TLS connection.
+    fn tls_fill(&mut self, deadline: &Deadline) -> Result<(), IoFailure> {
+        // First wait of a request: a blocking recv bounded by SO_RCVTIMEO.
+        let mut flags =
+            if deadline.start.elapsed() < BLOCKING_SLACK { 0 } else { libc::MSG_DONTWAIT };
+        loop {
+            match self.tls_receive(flags)? {
+                Received::Data => return Ok(()),
+                Received::Nothing => {}
+                Received::WouldBlock if flags == 0 => return Err(IoFailure::Timeout("read")),
+                Received::WouldBlock => match poll_one(self.fd(), libc::POLLIN, deadline) {
+                    Ok(true) => {}
+                    Ok(false) => return Err(IoFailure::Timeout("read")),
+                    Err(e) => return Err(e.into()),
+                },
+            }
+            if deadline.passed() {
+                return Err(IoFailure::Timeout("read"));
+            }
+            flags = libc::MSG_DONTWAIT;
+        }
+    }
+
+    /// [`Conn::try_fill`] for a TLS connection.
+    fn tls_try_fill(&mut self) -> Result<usize, IoFailure> {
+        let before = self.bytes_read;
+        self.tls_receive(libc::MSG_DONTWAIT)?;
+        Ok((self.bytes_read - before) as usize)
+    }
+
+    /// Hands the pending request to rustls and writes what it encrypted,
+    /// as far as the socket takes it now. Ok(true) once all is on the
+    /// socket.
+    fn tls_send(&mut self) -> Result<bool, IoFailure> {
+        let fd = self.fd();
+        loop {
+            let Some(tls) = self.tls.as_deref_mut() else { return Ok(true) };
+            let mut progress = false;
+            while tls.accepted < self.out.len() {
+                match tls.session.writer().write(&self.out[tls.accepted..]) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        tls.accepted += n;
+                        progress = true;
+                    }
+                    Err(e) => return Err(IoFailure::Os(e)),
+                }
+            }
+            while tls.session.wants_write() {
+                match tls.session.write_tls(&mut Socket { fd, flags: libc::MSG_DONTWAIT }) {
+                    Ok(_) => progress = true,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(IoFailure::Os(e)),
+                }
+            }
+            if tls.accepted >= self.out.len() {
+                tls.accepted = 0;
+                let rest = self.out.len() - self.written;
+                self.sent(rest as isize);
+                return Ok(true);
+            }
+            if !progress {
+                return Ok(false);
+            }
+        }
     }
 
     /// Wraps a (possibly still connecting) socket: back to blocking mode with
@@ -524,6 +997,9 @@ impl Conn {
             fd,
             generation: fork_generation(),
             connecting: false,
+            tls: None,
+            login: None,
+            login_len: 0,
             buf: vec![0; INITIAL_BUFFER],
             start: 0,
             end: 0,
@@ -551,9 +1027,13 @@ impl Conn {
         self.fd.as_raw_fd()
     }
 
-    /// Received bytes not consumed yet.
+    /// Received bytes not consumed yet (none while the reply to the login
+    /// is still incomplete: those bytes are not a reply to any request).
     #[inline]
     pub fn buffered(&self) -> &[u8] {
+        if self.login.is_some() {
+            return &[];
+        }
         &self.buf[self.start..self.end]
     }
 
@@ -606,13 +1086,59 @@ impl Conn {
         }
     }
 
-    fn took(&mut self, n: isize) {
-        let n = n as usize;
+    #[inline]
+    fn took(&mut self, n: usize) -> Result<(), IoFailure> {
         self.end += n;
         self.bytes_read += n as u64;
+        if self.to_skip > 0 || self.login.is_some() {
+            self.after_receive()?;
+        }
+        Ok(())
+    }
+
+    /// Checks the reply to the login at the front of the buffer, and drops
+    /// bytes to be skipped.
+    #[cold]
+    fn after_receive(&mut self) -> Result<(), IoFailure> {
+        if let Some(user) = &self.login {
+            match parse_login_reply(&self.buf[self.start..self.end]) {
+                LoginReply::Incomplete => return Ok(()),
+                LoginReply::Accepted(n) => {
+                    self.login = None;
+                    self.consume(n);
+                }
+                LoginReply::Refused(why) => {
+                    return Err(IoFailure::Login(format!(
+                        "the server refused the login of user {user:?} ({why}); check \
+                         username= and password= against its -Y authfile"
+                    )))
+                }
+            }
+        }
         if self.to_skip > 0 {
             self.drop_skipped();
         }
+        Ok(())
+    }
+
+    /// A plaintext connection failed before it received anything: the
+    /// server may expect TLS.
+    #[cold]
+    fn plain_failure(&self, f: IoFailure) -> IoFailure {
+        if self.bytes_read > 0 || !self.tcp {
+            return f;
+        }
+        let what = match &f {
+            IoFailure::Closed => "closed the connection",
+            IoFailure::Os(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+                "reset the connection"
+            }
+            _ => return f,
+        };
+        IoFailure::Os(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            format!("the server {what} before any reply (if it requires TLS, set tls=true)"),
+        ))
     }
 
     /// Drops unconsumed bytes that are to be skipped.
@@ -643,7 +1169,7 @@ impl Conn {
     /// something nobody asked for): one `poll` with no wait. Stale pooled
     /// connections are checked with it before a request that must not be
     /// sent twice.
-    pub fn peer_closed(&self) -> bool {
+    pub fn peer_closed(&mut self) -> bool {
         let mut p =
             libc::pollfd { fd: self.fd(), events: libc::POLLIN | libc::POLLRDHUP, revents: 0 };
         // SAFETY: one valid pollfd, no wait.
@@ -652,38 +1178,52 @@ impl Conn {
             return false;
         }
         let closed = p.revents & (libc::POLLHUP | libc::POLLRDHUP | libc::POLLERR) != 0;
+        let expected = self.owed > 0 || self.login.is_some();
+        if closed || p.revents & libc::POLLIN == 0 {
+            return closed;
+        }
+        if self.tls.is_some() {
+            // TLS records may carry no reply at all (a session ticket):
+            // read them, and judge by the plaintext they held.
+            return match self.tls_receive(libc::MSG_DONTWAIT) {
+                Err(_) => true,
+                Ok(Received::Data) => !expected,
+                Ok(Received::Nothing | Received::WouldBlock) => false,
+            };
+        }
         // Readable with nothing owed: end of file, or bytes out of step.
-        closed || (p.revents & libc::POLLIN != 0 && self.owed == 0)
+        !expected
     }
 
     /// Receives at least one byte, waiting until the deadline.
     pub fn fill(&mut self, deadline: &Deadline) -> Result<(), IoFailure> {
+        if self.tls.is_some() {
+            return self.tls_fill(deadline);
+        }
         // First wait of a request: a plain blocking recv bounded by SO_RCVTIMEO.
         if deadline.start.elapsed() < BLOCKING_SLACK {
             let n = self.recv(0);
             if n > 0 {
-                self.took(n);
-                return Ok(());
+                return self.took(n as usize);
             }
             if n == 0 {
-                return Err(IoFailure::Closed);
+                return Err(self.plain_failure(IoFailure::Closed));
             }
             let e = last_os_error();
             match e.raw_os_error() {
                 Some(libc::EAGAIN) => return Err(IoFailure::Timeout("read")),
                 Some(libc::EINTR) if interrupted() => return Err(IoFailure::Interrupted),
                 Some(libc::EINTR) => {}
-                _ => return Err(IoFailure::Os(e)),
+                _ => return Err(self.plain_failure(IoFailure::Os(e))),
             }
         }
         loop {
             let n = self.recv(libc::MSG_DONTWAIT);
             if n > 0 {
-                self.took(n);
-                return Ok(());
+                return self.took(n as usize);
             }
             if n == 0 {
-                return Err(IoFailure::Closed);
+                return Err(self.plain_failure(IoFailure::Closed));
             }
             let e = last_os_error();
             match e.raw_os_error() {
@@ -700,27 +1240,30 @@ impl Conn {
                         return Err(IoFailure::Timeout("read"));
                     }
                 }
-                _ => return Err(IoFailure::Os(e)),
+                _ => return Err(self.plain_failure(IoFailure::Os(e))),
             }
         }
     }
 
     /// Receives whatever is available without waiting. Ok(0) if nothing was.
     pub fn try_fill(&mut self) -> Result<usize, IoFailure> {
+        if self.tls.is_some() {
+            return self.tls_try_fill();
+        }
         loop {
             let n = self.recv(libc::MSG_DONTWAIT);
             if n > 0 {
-                self.took(n);
+                self.took(n as usize)?;
                 return Ok(n as usize);
             }
             if n == 0 {
-                return Err(IoFailure::Closed);
+                return Err(self.plain_failure(IoFailure::Closed));
             }
             let e = last_os_error();
             match e.raw_os_error() {
                 Some(libc::EAGAIN) => return Ok(0),
                 Some(libc::EINTR) => continue,
-                _ => return Err(IoFailure::Os(e)),
+                _ => return Err(self.plain_failure(IoFailure::Os(e))),
             }
         }
     }
@@ -749,6 +1292,16 @@ impl Conn {
 
     /// Writes the whole pending request, waiting until the deadline.
     pub fn flush(&mut self, deadline: &Deadline) -> Result<(), IoFailure> {
+        if self.tls.is_some() {
+            while !self.tls_send()? {
+                match poll_one(self.fd(), libc::POLLOUT, deadline) {
+                    Ok(true) => {}
+                    Ok(false) => return Err(IoFailure::Timeout("write")),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            return Ok(());
+        }
         while self.has_unwritten() {
             let n = self.send_some();
             if n >= 0 {
@@ -772,6 +1325,9 @@ impl Conn {
     /// Writes as much of the pending request as the socket takes now.
     /// Ok(true) once everything is written.
     pub fn try_flush(&mut self) -> Result<bool, IoFailure> {
+        if self.tls.is_some() {
+            return self.tls_send();
+        }
         while self.has_unwritten() {
             let n = self.send_some();
             if n >= 0 {
@@ -791,7 +1347,10 @@ impl Conn {
     /// Whether nothing is buffered in either direction: the connection is
     /// between requests and may go back to the pool.
     pub fn is_idle(&self) -> bool {
-        self.start == self.end && !self.has_unwritten() && self.to_skip == 0 && !self.connecting
+        self.start == self.end
+            && !self.has_unwritten()
+            && self.to_skip == 0
+            && !self.is_connecting()
     }
 }
 

@@ -65,6 +65,17 @@ pub enum Error {
     /// A signal interrupted the request and the thread's interrupt check
     /// asked to stop (see [`crate::conn::set_interrupt_check`]).
     Interrupted,
+    /// The server refused this client's login (memcached `-Y`: wrong user
+    /// name or password), or requires one and none is configured. Not a
+    /// sign of the server's health: it is not marked dead, its keys do not
+    /// move, and new connections to it are not tried again for
+    /// `retry_timeout_ms` (requests fail with this error meanwhile).
+    AuthFailed {
+        /// The server's name.
+        server: String,
+        /// What the server said and what to change; never the password.
+        message: String,
+    },
     /// The server answered with `SERVER_ERROR`, `CLIENT_ERROR` or `ERROR`.
     Server {
         /// The server's name.
@@ -98,6 +109,8 @@ impl Error {
             IoFailure::Os(e) => {
                 Error::Connection { server: server.to_string(), message: e.to_string() }
             }
+            IoFailure::Tls(message) => Error::Connection { server: server.to_string(), message },
+            IoFailure::Login(message) => Error::AuthFailed { server: server.to_string(), message },
         }
     }
 
@@ -134,6 +147,9 @@ impl fmt::Display for Error {
                 write!(f, "{server}: value too large: {message}")
             }
             Error::Server { server, message } => write!(f, "{server}: server error: {message}"),
+            Error::AuthFailed { server, message } => {
+                write!(f, "{server}: authentication failed: {message}")
+            }
         }
     }
 }

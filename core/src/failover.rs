@@ -30,12 +30,15 @@ use crate::cluster::{Cluster, Placement, Probes};
 use crate::config::Failover;
 use crate::error::{Error, Result};
 use crate::fanout;
-use crate::job::{encode_job, meta_answer, text_answer, Answer, Job, JobKind};
+use crate::histogram::CommandClass;
+use crate::job::{count_answer, encode_job, meta_answer, text_answer, Answer, Job, JobKind};
+use crate::placeholder::{is_placeholder, may_be_placeholder};
 use crate::protocol::meta::{self, MetaFlag, MetaReply};
 use crate::protocol::text::{Retrieval, Storage, TextReply};
 use crate::reply::{is_prefixed, meta_unexpected, unexpected, ItemRef, Status};
 use crate::router::{Copies, Route};
 use crate::server_set::Flow;
+use crate::server_set::Held;
 use crate::stats::Counter;
 
 /// A value with everything needed to write it back changed.
@@ -128,6 +131,7 @@ enum Settled {
 
 impl Cluster {
     /// Reads one key through its copies and failover target.
+    #[inline]
     pub(crate) fn read<T>(
         &self,
         key: &[u8],
@@ -135,17 +139,39 @@ impl Cluster {
         cmd: Retrieval,
         f: impl FnOnce(ItemRef<'_>) -> T,
     ) -> Result<Option<T>> {
+        self.read_spread(key, at, cmd, false, f)
+    }
+
+    /// [`Cluster::read`]; with `hot`, the copies are tried in the order
+    /// for hot keys (see `read_policy=hot_random`).
+    pub(crate) fn read_spread<T>(
+        &self,
+        key: &[u8],
+        at: Placement<'_>,
+        cmd: Retrieval,
+        hot: bool,
+        f: impl FnOnce(ItemRef<'_>) -> T,
+    ) -> Result<Option<T>> {
         let (h, route) = self.route(key, at)?;
         let mut f = Some(f);
         let mut missed = Copies::new();
         let mut failed = Copies::new();
         let mut first_err: Option<Error> = None;
-        let order = self.read_order(&route);
+        let order = if hot { self.read_order_hot(&route) } else { self.read_order(&route) };
         let repairing = self.policy.read_repair && cmd == Retrieval::Get;
-        for &s in order.as_slice() {
+        for s in order.iter() {
             let mut repair = None;
             let keep = repairing && !missed.is_empty();
-            match self.read_on(s, key, cmd, keep, &mut f, &mut repair) {
+            // A server that must forget this key first is not asked for it.
+            let r = match self.servers.held(s, key, order.len() > 1) {
+                None => self.read_on(s, key, cmd, keep, &mut f, &mut repair),
+                Some(Held::Miss) => Ok(None),
+                Some(Held::Down(e)) => Err(e),
+            };
+            if r.is_ok() {
+                self.count_read_failover(&route, s);
+            }
+            match r {
                 Ok(Some(v)) => {
                     if let Some(r) = repair {
                         self.repair(key, &missed, &r);
@@ -166,10 +192,13 @@ impl Cluster {
         }
         // No copy could be read: the failover target, if there is one now.
         if let Some(fallback) = self.fallback(h, &route, &failed) {
-            for &s in fallback.targets.as_slice() {
+            for s in fallback.targets.iter() {
                 let mut repair = None;
                 match self.read_on(s, key, cmd, false, &mut f, &mut repair) {
-                    Ok(found) => return Ok(found),
+                    Ok(found) => {
+                        self.servers.count(s, Counter::Failovers);
+                        return Ok(found);
+                    }
                     Err(e) => {
                         first_err.get_or_insert(e);
                     }
@@ -186,6 +215,17 @@ impl Cluster {
                 Ok(None)
             }
             None => Err(self.down_error(&route)),
+        }
+    }
+
+    /// Counts a read that server `s` of a rerouted route answered for a
+    /// key whose home copies it does not hold (their servers were down) as
+    /// a failover on `s`, as a write's failover is counted. (A route that
+    /// was not rerouted only targets home copies: one flag test then.)
+    #[inline]
+    fn count_read_failover(&self, route: &Route, s: usize) {
+        if route.rerouted && !route.home.contains(s) {
+            self.servers.count(s, Counter::Failovers);
         }
     }
 
@@ -206,7 +246,8 @@ impl Cluster {
         self.servers.count(s, Counter::Gets);
         let mut found = None;
         if keep {
-            self.servers.exchange_meta(
+            self.servers.exchange_meta_as(
+                CommandClass::Get,
                 s,
                 true,
                 |buf| {
@@ -218,6 +259,8 @@ impl Cluster {
                     )
                 },
                 |name, reply| match reply {
+                    // A lease placeholder: the key is missing.
+                    MetaReply::Value { data, flags } if is_placeholder(data, &flags) => Ok(()),
                     MetaReply::Value { data, flags } => {
                         let item = ItemRef {
                             value: data,
@@ -238,7 +281,10 @@ impl Cluster {
             )?;
         } else {
             let mut oversized = None;
-            self.servers.exchange(
+            // An empty flag-0 value may be a lease placeholder: checked below.
+            let mut suspect = None;
+            self.servers.exchange_as(
+                CommandClass::Get,
                 s,
                 true,
                 |buf| encode_job(buf, prefix, &Job::new(s, key, JobKind::Get(cmd))),
@@ -250,7 +296,11 @@ impl Cluster {
                                 "reply for a key that was not asked for",
                             ));
                         }
-                        found = f.take().map(|f| f(ItemRef { value: data, flags, cas }));
+                        if may_be_placeholder(data, flags) {
+                            suspect = Some(cas);
+                        } else {
+                            found = f.take().map(|f| f(ItemRef { value: data, flags, cas }));
+                        }
                         Ok(Flow::More)
                     }
                     TextReply::Oversized { len, .. } => {
@@ -270,6 +320,11 @@ impl Cluster {
                     other => Err(unexpected(name, other)),
                 },
             )?;
+            if let Some(cas) = suspect {
+                if !self.servers.is_placeholder_now(s, key)? {
+                    found = f.take().map(|f| f(ItemRef { value: &[], flags: 0, cas }));
+                }
+            }
         }
         self.servers.count(s, if found.is_some() { Counter::Hits } else { Counter::Misses });
         Ok(found)
@@ -285,9 +340,18 @@ impl Cluster {
         let (_, route) = self.route(key, at)?;
         let prefix = self.prefix();
         let mut first_err = None;
-        for &s in route.targets.as_slice() {
+        for s in route.targets.iter() {
+            match self.servers.held(s, key, route.targets.len() > 1) {
+                None => {}
+                Some(Held::Miss) => return Ok(None),
+                Some(Held::Down(e)) => {
+                    first_err.get_or_insert(e);
+                    continue;
+                }
+            }
             let mut found = None;
-            let r = self.servers.exchange_meta(
+            let r = self.servers.exchange_meta_as(
+                CommandClass::Meta,
                 s,
                 true,
                 |buf| {
@@ -304,6 +368,8 @@ impl Cluster {
                     )
                 },
                 |name, reply| match reply {
+                    // A lease placeholder: the key is missing.
+                    MetaReply::Value { data, flags } if is_placeholder(data, &flags) => Ok(()),
                     MetaReply::Value { data, flags } => {
                         found = Some(FullItem {
                             value: data.to_vec(),
@@ -332,8 +398,7 @@ impl Cluster {
     fn repair(&self, key: &[u8], missed: &Copies, r: &Repair) {
         let kind =
             JobKind::Store { cmd: Storage::Add, value: &r.value, flags: r.flags, ttl: r.exptime() };
-        let jobs: Vec<Job<'_>> =
-            missed.as_slice().iter().map(|&s| Job::new(s, key, kind)).collect();
+        let jobs: Vec<Job<'_>> = missed.iter().map(|s| Job::new(s, key, kind)).collect();
         self.count_repairs(&jobs);
     }
 
@@ -351,8 +416,9 @@ impl Cluster {
     pub(crate) fn write(&self, key: &[u8], at: Placement<'_>, kind: JobKind<'_>) -> Result<Answer> {
         let (h, route) = self.route(key, at)?;
         // Fast path: one live copy, nothing missed.
-        if route.targets.len() == 1 && route.home.len() == 1 && !route.rerouted {
-            let s = route.targets.as_slice()[0];
+        if let (Some(s), 1, 1, false) =
+            (route.targets.first(), route.targets.len(), route.home.len(), route.rerouted)
+        {
             return match self.write_on(s, key, kind) {
                 Ok(a) => Ok(a),
                 Err(e) if e.is_server_failure() => {
@@ -380,14 +446,14 @@ impl Cluster {
         failed: Copies,
         e: Error,
     ) -> Result<Answer> {
-        for &s in failed.as_slice() {
+        for s in failed.iter() {
             self.servers.forget_later(s, key);
         }
         for s in route.missed_home() {
             self.servers.forget_later(s, key);
         }
         let mut tried = failed;
-        for &s in route.targets.as_slice() {
+        for s in route.targets.iter() {
             tried.push(s);
         }
         if let Some(fallback) = self.fallback(h, route, &tried) {
@@ -407,7 +473,8 @@ impl Cluster {
             }
             return Settled::Failed(Copies::new(), self.down_error(route));
         }
-        let targets = route.targets.as_slice();
+        let mut buf = [0; crate::router::MAX_COPIES];
+        let targets = route.targets.as_usize(&mut buf);
         let mut results: Vec<(usize, Result<Answer>)> = Vec::with_capacity(targets.len());
         if is_conditional(&kind) && targets.len() > 1 {
             // One copy at a time decides; the others follow only once it
@@ -488,7 +555,7 @@ impl Cluster {
         // forget the key before it serves again (a conditional write that
         // did not take effect changed nothing).
         if took_effect(&answer) || !is_conditional(kind) {
-            for &s in failed.as_slice() {
+            for s in failed.iter() {
                 self.servers.count(s, Counter::ReplicaWriteFailures);
                 self.servers.forget_later(s, key);
             }
@@ -498,7 +565,7 @@ impl Cluster {
             }
         }
         if route.rerouted {
-            if let Some(&s) = route.targets.as_slice().first() {
+            if let Some(s) = route.targets.first() {
                 self.servers.count(s, Counter::Failovers);
             }
         }
@@ -511,9 +578,11 @@ impl Cluster {
         self.servers.count(s, kind.counter());
         let job = Job::new(s, key, kind);
         let idempotent = kind.is_idempotent();
+        let class = kind.class();
         if kind.is_meta() {
             let mut answer = None;
-            self.servers.exchange_meta(
+            self.servers.exchange_meta_as(
+                class,
                 s,
                 idempotent,
                 |buf| encode_job(buf, prefix, &job),
@@ -524,12 +593,17 @@ impl Cluster {
             )?;
             return answer.ok_or_else(|| Error::protocol(self.servers.name(s), "no reply"));
         }
-        self.servers.exchange(
+        let answer = self.servers.exchange_as(
+            class,
             s,
             idempotent,
             |buf| encode_job(buf, prefix, &job),
             |name, reply| text_answer(name, &job.kind, reply).map(Flow::Done),
-        )
+        )?;
+        if let Some(server) = self.servers.get(s) {
+            count_answer(&server.counters, &kind, &answer);
+        }
+        Ok(answer)
     }
 
     /// Writes one key without waiting for replies (noreply): to every live
@@ -584,7 +658,8 @@ impl Cluster {
                 let (key, kind) = writes[*i];
                 let kind =
                     if route.rerouted { clamp_ttl(kind, self.policy.gutter_ttl) } else { kind };
-                let targets = route.targets.as_slice();
+                let mut buf = [0; crate::router::MAX_COPIES];
+                let targets = route.targets.as_usize(&mut buf);
                 let targets =
                     if is_conditional(&kind) { &targets[..targets.len().min(1)] } else { targets };
                 for &s in targets {
@@ -592,7 +667,7 @@ impl Cluster {
                     owner.push(*i);
                 }
                 // Home copies this write does not reach must forget the key.
-                for &s in route.home.as_slice() {
+                for s in route.home.iter() {
                     if !targets.contains(&s) {
                         self.servers.forget_later(s, key);
                     }
@@ -692,13 +767,30 @@ impl Cluster {
         loop {
             let mut jobs = Vec::new();
             let mut owner = Vec::new();
+            let mut skipped = false;
             for (k, (h, route, order)) in plans.iter().enumerate() {
-                let st = &state[k];
+                let st = &mut state[k];
                 if st.found.is_some() {
                     continue;
                 }
+                if let Some(s) = order.at(round) {
+                    match self.servers.held(s, keys[k], order.len() > 1) {
+                        None => {}
+                        Some(Held::Miss) => {
+                            st.missed.push(s);
+                            skipped = true;
+                            continue;
+                        }
+                        Some(Held::Down(e)) => {
+                            st.failed.push(s);
+                            st.error.get_or_insert(e);
+                            skipped = true;
+                            continue;
+                        }
+                    }
+                }
                 let server = if round < order.len() {
-                    Some(order.as_slice()[round])
+                    order.at(round)
                 } else if round == order.len() && st.missed.is_empty() {
                     // Every copy failed (or none was usable): failover target.
                     self.fallback_in(*h, route, &st.failed, &probes).and_then(|r| r.targets.first())
@@ -715,6 +807,11 @@ impl Cluster {
                 owner.push(k);
             }
             if jobs.is_empty() {
+                if skipped && round <= crate::router::MAX_COPIES {
+                    // Every key of this round was skipped: their next copies.
+                    round += 1;
+                    continue;
+                }
                 break;
             }
             let answers = fanout::run(&self.servers, &jobs, &mut |j, item, ttl| {
@@ -727,6 +824,14 @@ impl Cluster {
             });
             let mut interrupted = false;
             for ((j, a), &k) in answers.into_iter().enumerate().zip(&owner) {
+                if a.is_ok() {
+                    if round >= plans[k].2.len() {
+                        // The failover target, asked after every copy failed.
+                        self.servers.count(jobs[j].server, Counter::Failovers);
+                    } else {
+                        self.count_read_failover(&plans[k].1, jobs[j].server);
+                    }
+                }
                 let st = &mut state[k];
                 match a {
                     Ok(Answer::Hit) => st.found = Some(true),
@@ -756,7 +861,7 @@ impl Cluster {
         let mut repairs = Vec::new();
         for (k, st) in state.iter().enumerate() {
             if let Some(r) = &st.repair {
-                for &s in st.missed.as_slice() {
+                for s in st.missed.iter() {
                     let kind = JobKind::Store {
                         cmd: Storage::Add,
                         value: &r.value,
@@ -800,9 +905,41 @@ impl Cluster {
         for (key, server) in keys.iter().zip(self.owners(hashes)?) {
             jobs.push(Job::new(server, key, JobKind::Get(cmd)));
         }
-        let answers = fanout::run(&self.servers, &jobs, &mut |j, item, _| on_hit(j, item));
-        let mut results: Vec<Result<bool>> = Vec::with_capacity(keys.len());
+        // Keys a server must forget first are not asked there (no
+        // allocation unless there is one).
+        let mut held = Vec::new();
+        for (j, job) in jobs.iter().enumerate() {
+            if let Some(h) = self.servers.held(job.server, job.key, false) {
+                held.push((j, h));
+            }
+        }
         let mut retry = Vec::new();
+        let answers = if held.is_empty() {
+            fanout::run(&self.servers, &jobs, &mut |j, item, _| on_hit(j, item))
+        } else {
+            let mut all: Vec<Option<Result<Answer>>> = (0..jobs.len()).map(|_| None).collect();
+            for (j, h) in held {
+                all[j] = Some(match h {
+                    Held::Miss => Ok(Answer::Miss),
+                    Held::Down(e) => {
+                        retry.push(j);
+                        Err(e)
+                    }
+                });
+            }
+            let asked: Vec<usize> = (0..jobs.len()).filter(|&j| all[j].is_none()).collect();
+            let sub: Vec<Job<'_>> = asked
+                .iter()
+                .map(|&j| Job::new(jobs[j].server, jobs[j].key, jobs[j].kind))
+                .collect();
+            let answered =
+                fanout::run(&self.servers, &sub, &mut |j, item, _| on_hit(asked[j], item));
+            for (a, &j) in answered.into_iter().zip(&asked) {
+                all[j] = Some(a);
+            }
+            all.into_iter().map(|a| a.unwrap_or(Ok(Answer::Miss))).collect()
+        };
+        let mut results: Vec<Result<bool>> = Vec::with_capacity(keys.len());
         for (j, a) in answers.into_iter().enumerate() {
             match a {
                 Ok(Answer::Hit) => results.push(Ok(true)),
@@ -834,7 +971,10 @@ impl Cluster {
             }
         }
         let answers = fanout::run(&self.servers, &jobs2, &mut |j, item, _| on_hit(owner[j], item));
-        for (a, &j) in answers.into_iter().zip(&owner) {
+        for ((a, &j), job) in answers.into_iter().zip(&owner).zip(&jobs2) {
+            if a.is_ok() {
+                self.servers.count(job.server, Counter::Failovers);
+            }
             match a {
                 Ok(Answer::Hit) => results[j] = Ok(true),
                 Ok(_) => results[j] = Ok(false),
@@ -873,7 +1013,7 @@ impl Cluster {
             let Ok((_, route)) = route else { continue };
             let kind =
                 if route.rerouted { clamp_ttl(*kind, self.policy.gutter_ttl) } else { *kind };
-            for &s in route.targets.as_slice() {
+            for s in route.targets.iter() {
                 jobs.push(Job::new(s, key, kind));
                 owner.push(i);
             }
@@ -914,7 +1054,7 @@ impl Cluster {
         let mut fallbacks = Vec::new();
         for (i, h, route, failed, e) in retry {
             let (key, kind) = writes[i];
-            for &s in failed.as_slice() {
+            for s in failed.iter() {
                 self.servers.forget_later(s, key);
             }
             if e == Error::Interrupted {
@@ -922,13 +1062,13 @@ impl Cluster {
                 continue;
             }
             let mut tried = failed;
-            for &s in route.targets.as_slice() {
+            for s in route.targets.iter() {
                 tried.push(s);
             }
             match self.fallback_in(h, &route, &tried, &probes) {
                 Some(fb) => {
                     let kind = clamp_ttl(kind, self.policy.gutter_ttl);
-                    for &s in fb.targets.as_slice() {
+                    for s in fb.targets.iter() {
                         jobs.push(Job::new(s, key, kind));
                     }
                     fallbacks.push((i, route, fb, e));

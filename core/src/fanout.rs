@@ -23,8 +23,12 @@ use std::collections::VecDeque;
 
 use crate::conn::{poll_many, Conn, Deadline, IoFailure};
 use crate::error::{Error, Result};
+use crate::histogram::{now_ns, CommandClass};
 use crate::invalidation::Forget;
-use crate::job::{encode_job, meta_answer, text_answer, Answer, Job, JobKind, ValueSink};
+use crate::job::{
+    count_answer, encode_job, meta_answer, text_answer, Answer, Job, JobKind, ValueSink,
+};
+use crate::placeholder::{is_placeholder, may_be_placeholder};
 use crate::protocol::meta::{self, MetaReply};
 use crate::protocol::text::{self, TextReply};
 use crate::reply::{is_prefixed, meta_unexpected, unexpected, ItemRef};
@@ -77,6 +81,12 @@ struct Batch {
     reused: bool,
     /// Whether this batch was already sent again on a fresh connection.
     retried: bool,
+    /// When the batch began (before its connection was taken), in
+    /// [`now_ns`] nanoseconds.
+    started: u64,
+    /// The class its latency is recorded under, until it is recorded;
+    /// `None` for a batch of quiet jobs only (no reply to time).
+    class: Option<CommandClass>,
 }
 
 impl Batch {
@@ -123,6 +133,8 @@ pub(crate) fn run(
             }
         }
         let conditional = list.iter().any(|&j| !jobs[j].kind.is_idempotent());
+        let started = now_ns();
+        let class = batch_class(jobs, &list);
         let forget = if s.must_forget() {
             set.forget_for_fanout(server, &Deadline::after(set.io.io_timeout))
         } else {
@@ -143,11 +155,16 @@ pub(crate) fn run(
                     forget,
                     reused,
                     retried: false,
+                    started,
+                    class,
                 };
                 load(set, jobs, &mut b, conn);
                 batches.push(b);
             }
             Err(e) => {
+                if let Some(class) = class {
+                    s.latencies.record_since(class, started);
+                }
                 for &j in &list {
                     answers[j] = Some(Err(e.clone()));
                 }
@@ -155,12 +172,51 @@ pub(crate) fn run(
         }
     }
 
-    drive(set, jobs, &mut batches, &mut answers, sink);
+    // Empty flag-0 values of plain gets may be lease placeholders: they are
+    // checked once the batch is done (rare among real values), and handed
+    // on only if they are not.
+    let mut suspects: Vec<(usize, Option<u64>)> = Vec::new();
+    drive(set, jobs, &mut batches, &mut answers, &mut |j, item, ttl| {
+        if matches!(jobs[j].kind, JobKind::Get(_)) && may_be_placeholder(item.value, item.flags) {
+            suspects.push((j, item.cas));
+        } else {
+            sink(j, item, ttl);
+        }
+    });
+    for (j, cas) in suspects {
+        if !matches!(answers[j], Some(Ok(Answer::Hit))) {
+            continue;
+        }
+        match set.is_placeholder_now(jobs[j].server, jobs[j].key) {
+            Ok(true) => answers[j] = Some(Ok(Answer::Miss)),
+            Ok(false) => sink(j, ItemRef { value: &[], flags: 0, cas }, None),
+            Err(e) => answers[j] = Some(Err(e)),
+        }
+    }
 
     answers
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(Error::protocol("", "job left unanswered"))))
         .collect()
+}
+
+/// The class a server's batch of `list` keeps its latency under: that of
+/// its first job awaiting a reply, retrievals as multi-key ones (one-key
+/// reads do not come here); `None` when every job is quiet.
+fn batch_class(jobs: &[Job<'_>], list: &[usize]) -> Option<CommandClass> {
+    let job = list.iter().map(|&j| &jobs[j]).find(|j| !j.quiet)?;
+    Some(match job.kind {
+        JobKind::Get(_) | JobKind::MetaGet => CommandClass::MultiGet,
+        kind => kind.class(),
+    })
+}
+
+/// Records batch `b`'s latency, once.
+#[inline]
+fn record_latency(set: &ServerSet, b: &mut Batch) {
+    if let (Some(class), Some(s)) = (b.class.take(), set.get(b.server)) {
+        s.latencies.record_since(class, b.started);
+    }
 }
 
 /// Puts batch `b`'s request on `conn`: the server's pending invalidations
@@ -303,14 +359,9 @@ fn drive(
         for &i in &active {
             let b = &batches[i];
             let Some(conn) = &b.conn else { continue };
-            let events = if conn.is_connecting() {
-                libc::POLLOUT
-            } else if conn.has_unwritten() {
-                libc::POLLIN | libc::POLLOUT
-            } else {
-                libc::POLLIN
-            };
-            fds.push(libc::pollfd { fd: conn.fd(), events, revents: 0 });
+            // Writability while connecting, what a TLS handshake needs, then
+            // readability (and writability while the request is unwritten).
+            fds.push(libc::pollfd { fd: conn.fd(), events: conn.poll_events(), revents: 0 });
             earliest = Some(earliest.map_or(b.deadline, |d| d.min(b.deadline)));
         }
         let Some(earliest) = earliest else { return };
@@ -349,13 +400,7 @@ fn drive(
             }
             if let Some(conn) = &b.conn {
                 if b.deadline.passed() {
-                    let during = if conn.is_connecting() {
-                        "connect"
-                    } else if conn.has_unwritten() {
-                        "write"
-                    } else {
-                        "read"
-                    };
+                    let during = conn.waiting_for();
                     let e = Error::io(set.name(b.server), IoFailure::Timeout(during));
                     failed(set, jobs, b, answers, e);
                 }
@@ -383,7 +428,7 @@ fn service(
             // That address failed; the next one is being tried.
             return Ok(());
         }
-        s.counters.incr(Counter::Connects);
+        set.count_connect(b.server, conn);
         // Connected: the I/O budget starts now.
         b.deadline = Deadline::after(set.io.io_timeout);
         conn.try_flush().map_err(io)?;
@@ -459,8 +504,9 @@ fn dispatch(
                                 answers[j] = Some(Ok(Answer::Hit));
                             }
                             TextReply::Oversized { len, .. } => {
-                                answers[j] =
-                                    Some(Err(too_large(&s.name, len, limits.max_value_len)));
+                                let e = too_large(&s.name, len, limits.max_value_len);
+                                s.counters.count_error(&e);
+                                answers[j] = Some(Err(e));
                                 skip = len + 2;
                             }
                             _ => {}
@@ -490,7 +536,7 @@ fn dispatch(
                                 answers[j] = Some(Err(e.clone()));
                             }
                         }
-                        s.counters.incr(Counter::Errors);
+                        s.counters.count_error(&e);
                         true
                     }
                 };
@@ -506,10 +552,13 @@ fn dispatch(
                 match text_answer(&s.name, &jobs[j].kind, reply) {
                     Err(e) if !matches!(e, Error::Server { .. }) => return Err(e),
                     Err(e) => {
-                        s.counters.incr(Counter::Errors);
+                        s.counters.count_error(&e);
                         answers[j] = Some(Err(e));
                     }
-                    Ok(a) => answers[j] = Some(Ok(a)),
+                    Ok(a) => {
+                        count_answer(&s.counters, &jobs[j].kind, &a);
+                        answers[j] = Some(Ok(a));
+                    }
                 }
                 (true, used)
             }
@@ -539,7 +588,7 @@ fn dispatch(
                 match meta_answer(&s.name, reply) {
                     Err(e) if !matches!(e, Error::Server { .. }) => return Err(e),
                     Err(e) => {
-                        s.counters.incr(Counter::Errors);
+                        s.counters.count_error(&e);
                         answers[j] = Some(Err(e));
                     }
                     Ok(a) => answers[j] = Some(Ok(a)),
@@ -554,6 +603,10 @@ fn dispatch(
                     Err(e) => return Err(Error::parse(&s.name, &e)),
                 };
                 match reply {
+                    MetaReply::Value { data, flags } if is_placeholder(data, &flags) => {
+                        answers[j] = Some(Ok(Answer::Miss));
+                        s.counters.incr(Counter::Misses);
+                    }
                     MetaReply::Value { data, flags } => {
                         let item = ItemRef {
                             value: data,
@@ -565,7 +618,9 @@ fn dispatch(
                         s.counters.incr(Counter::Hits);
                     }
                     MetaReply::Oversized { len, .. } => {
-                        answers[j] = Some(Err(too_large(&s.name, len, limits.max_value_len)));
+                        let e = too_large(&s.name, len, limits.max_value_len);
+                        s.counters.count_error(&e);
+                        answers[j] = Some(Err(e));
                         skip = len + 2;
                     }
                     MetaReply::Miss(_) => {
@@ -574,7 +629,7 @@ fn dispatch(
                     }
                     other => match meta_unexpected(&s.name, other) {
                         e @ Error::Server { .. } => {
-                            s.counters.incr(Counter::Errors);
+                            s.counters.count_error(&e);
                             answers[j] = Some(Err(e));
                         }
                         e => return Err(e),
@@ -604,11 +659,12 @@ fn dispatch(
             }
         }
         if let Some(forget) = b.forget.take() {
-            s.invalidations.done(forget);
+            s.invalidations.done(forget, set.linger_ms());
         }
         if let Some(mut conn) = b.conn.take() {
             conn.owed = b.skip + u32::from(b.quiet);
             account_bytes(set, b.server, &conn, b.bytes);
+            record_latency(set, b);
             set.server_ok(b.server);
             set.return_conn(b.server, conn);
         }
@@ -678,6 +734,7 @@ fn fail_batch(set: &ServerSet, b: &mut Batch, answers: &mut [Option<Result<Answe
     if let Some(conn) = b.conn.take() {
         account_bytes(set, b.server, &conn, b.bytes);
     }
+    record_latency(set, b);
     if let Some(forget) = b.forget.take() {
         if let Some(s) = set.get(b.server) {
             s.invalidations.restore(forget);

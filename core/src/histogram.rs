@@ -5,7 +5,9 @@
 //! of different processes and servers add up. Recording is one bucket
 //! search over a constant table and two relaxed atomic adds: no lock, no
 //! allocation. Like the counters in [`crate::stats`], values survive
-//! `fork()` (the child starts from the parent's counts).
+//! `fork()` (the child starts from the parent's counts), and with a shared
+//! metrics area (see [`crate::shared_metrics`]) every observation is also
+//! added to the server's slot there.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -36,14 +38,30 @@ pub const BOUNDS_NS: [u64; 19] = [
 /// Number of buckets: the finite ones and +Inf.
 pub const BUCKETS: usize = BOUNDS_NS.len() + 1;
 
+/// Monotonic clock reading in nanoseconds, for timing requests: one
+/// `clock_gettime` (a vDSO call, no system call), without the checks and
+/// conversions of `Instant` and `Duration` (measured: they cost more
+/// instructions than the clock read itself).
+#[inline]
+pub fn now_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+    }
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+}
+
 /// The bucket a duration falls in: the first whose bound is >= it.
 #[inline]
 pub fn bucket_of(ns: u64) -> usize {
     BOUNDS_NS.partition_point(|&b| b < ns)
 }
 
-/// A live histogram, shared by threads.
+/// A live histogram, shared by threads (and, in the shared metrics area, by
+/// processes: hence the fixed layout).
 #[derive(Debug)]
+#[repr(C)]
 pub struct Histogram {
     counts: [AtomicU64; BUCKETS],
     sum_ns: AtomicU64,
@@ -151,7 +169,8 @@ impl HistogramSnapshot {
 pub enum CommandClass {
     /// One-key retrievals (get, gets, gat, gats).
     Get,
-    /// Multi-key retrievals (one observation per server batch).
+    /// Multi-key retrievals (one observation per server batch; read
+    /// repair's `mg` in a multi-key read counts here too).
     MultiGet,
     /// Storage commands (set, add, replace, append, prepend, cas).
     Store,
@@ -161,7 +180,8 @@ pub enum CommandClass {
     Arith,
     /// touch.
     Touch,
-    /// Other meta commands (leases, arithmetic with an initial value).
+    /// Other meta commands: reads with CAS and TTL for read-modify-write
+    /// (`append_value`), incr/decr with an initial value.
     Meta,
 }
 
@@ -196,13 +216,50 @@ impl CommandClass {
 /// (`histogram_quantile(0.99, ...)`).
 pub const REQUEST_DURATION: &str = "mcring_client_request_duration_seconds";
 
+const REQUEST_DURATION_HELP: &str = "Time one request took on one server as the client saw it, \
+     from taking a connection to its last reply byte (connecting included); a multi-key request \
+     counts once per server.";
+
+/// Adds one server's histogram of one class to an exposition as
+/// [`REQUEST_DURATION`], labels `server` and `command`.
+pub fn add_request_duration(
+    e: &mut crate::metrics::Exposition,
+    server: &str,
+    class: CommandClass,
+    h: &HistogramSnapshot,
+) {
+    e.histogram(
+        REQUEST_DURATION,
+        REQUEST_DURATION_HELP,
+        &[("server", server), ("command", class.label())],
+        h,
+    );
+}
+
+/// The histograms of one server, indexed by `CommandClass as usize`.
+pub type LatencySnapshot = [HistogramSnapshot; CommandClass::ALL.len()];
+
+/// One server's histograms in the shared metrics area.
+pub type SharedLatencies = [Histogram; CommandClass::ALL.len()];
+
 /// One server's latency histograms, one per command class.
 #[derive(Debug, Default)]
 pub struct Latencies {
     by_class: [Histogram; CommandClass::ALL.len()],
+    /// The server's histograms in the shared metrics area, if any.
+    shared: Option<&'static SharedLatencies>,
 }
 
 impl Latencies {
+    /// Histograms of the server named `name`, also added to its slot in the
+    /// shared metrics area when this process has one.
+    pub fn for_server(name: &str) -> Latencies {
+        Latencies {
+            shared: crate::shared_metrics::slot(name).map(|s| &s.latencies),
+            ..Latencies::default()
+        }
+    }
+
     /// The histogram of one class.
     #[inline]
     pub fn of(&self, class: CommandClass) -> &Histogram {
@@ -212,26 +269,42 @@ impl Latencies {
     /// Counts one request of `class` that took `d`.
     #[inline]
     pub fn record(&self, class: CommandClass, d: Duration) {
-        self.of(class).record(d);
+        self.record_ns(class, d.as_nanos().min(u64::MAX as u128) as u64);
+    }
+
+    /// Counts one request of `class` that took `ns` nanoseconds.
+    #[inline]
+    pub fn record_ns(&self, class: CommandClass, ns: u64) {
+        self.by_class[class as usize].record_ns(ns);
+        if let Some(shared) = self.shared {
+            shared[class as usize].record_ns(ns);
+        }
+    }
+
+    /// Counts one request of `class` that started at `started_ns` (a
+    /// [`now_ns`] reading) and ends now.
+    #[inline]
+    pub fn record_since(&self, class: CommandClass, started_ns: u64) {
+        self.record_ns(class, now_ns().saturating_sub(started_ns));
     }
 
     /// Adds every class's histogram to an exposition as [`REQUEST_DURATION`]
     /// with labels `server` and `command`.
     pub fn add_to(&self, e: &mut crate::metrics::Exposition, server: &str) {
-        for (class, snap) in self.snapshot() {
-            e.histogram(
-                REQUEST_DURATION,
-                "Time from sending a request to its last reply byte, as the client saw it.",
-                &[("server", server), ("command", class.label())],
-                &snap,
-            );
+        for (class, snap) in CommandClass::ALL.iter().zip(self.snapshot()) {
+            add_request_duration(e, server, *class, &snap);
         }
     }
 
-    /// Snapshots of every class, in [`CommandClass::ALL`] order.
-    pub fn snapshot(&self) -> [(CommandClass, HistogramSnapshot); 7] {
-        CommandClass::ALL.map(|c| (c, self.of(c).snapshot()))
+    /// Snapshots of every class, indexed by `CommandClass as usize`.
+    pub fn snapshot(&self) -> LatencySnapshot {
+        CommandClass::ALL.map(|c| self.of(c).snapshot())
     }
+}
+
+/// Snapshots of shared histograms.
+pub fn snapshot_shared(h: &SharedLatencies) -> LatencySnapshot {
+    CommandClass::ALL.map(|c| h[c as usize].snapshot())
 }
 
 #[cfg(test)]
@@ -305,9 +378,9 @@ mod tests {
         let l = Latencies::default();
         l.record(CommandClass::Store, Duration::from_micros(40));
         let snaps = l.snapshot();
-        assert_eq!(snaps[2].0, CommandClass::Store);
-        assert_eq!(snaps[2].1.count(), 1);
-        assert_eq!(snaps.iter().map(|(_, s)| s.count()).sum::<u64>(), 1);
+        assert_eq!(CommandClass::ALL[2], CommandClass::Store);
+        assert_eq!(snaps[CommandClass::Store as usize].count(), 1);
+        assert_eq!(snaps.iter().map(|s| s.count()).sum::<u64>(), 1);
         let mut e = crate::metrics::Exposition::new();
         l.add_to(&mut e, "a:1");
         let text = e.render();

@@ -2,10 +2,11 @@
 //! encoded, and what its reply means. [`crate::fanout`] runs them.
 
 use crate::error::{Error, Result};
+use crate::histogram::CommandClass;
 use crate::protocol::meta::{self, MetaFlag, MetaReply};
 use crate::protocol::text::{self, Arith, Retrieval, Storage, TextReply};
 use crate::reply::{meta_unexpected, status_reply, unexpected, ItemRef, Status};
-use crate::stats::Counter;
+use crate::stats::{Counter, Counters};
 
 /// What a job asks of its server.
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +50,18 @@ impl JobKind<'_> {
     /// Whether the job's reply is a meta-protocol reply.
     pub(crate) fn is_meta(&self) -> bool {
         matches!(self, JobKind::MetaGet | JobKind::ArithOrInit { .. })
+    }
+
+    /// The class a one-key request of this kind keeps its latency under.
+    pub(crate) fn class(&self) -> CommandClass {
+        match self {
+            JobKind::Get(_) | JobKind::MetaGet => CommandClass::Get,
+            JobKind::Store { .. } => CommandClass::Store,
+            JobKind::Delete => CommandClass::Delete,
+            JobKind::Touch(_) => CommandClass::Touch,
+            JobKind::Arith(..) => CommandClass::Arith,
+            JobKind::ArithOrInit { .. } => CommandClass::Meta,
+        }
     }
 
     /// The counter a job of this kind counts towards.
@@ -200,6 +213,20 @@ fn arith_mode(arith: Arith) -> u8 {
         b'I'
     } else {
         b'D'
+    }
+}
+
+/// Counts the outcome a store's answer carries (`stored`, `not_stored`) on
+/// the server that gave it. (Hits and misses are counted where retrievals
+/// are read, errors where they happen.)
+#[inline]
+pub(crate) fn count_answer(counters: &Counters, kind: &JobKind<'_>, answer: &Answer) {
+    if let JobKind::Store { .. } = kind {
+        match answer {
+            Answer::Status(Status::Done) => counters.incr(Counter::Stored),
+            Answer::Status(Status::NotStored | Status::Exists) => counters.incr(Counter::NotStored),
+            _ => {}
+        }
     }
 }
 

@@ -82,11 +82,28 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+/// Whether a `CLIENT_ERROR` says the connection has not logged in (memcached
+/// with `-Y` answers every command of such a connection so).
+fn is_unauthenticated(message: &[u8]) -> bool {
+    message.strip_prefix(b"CLIENT_ERROR ").unwrap_or(message) == b"unauthenticated"
+}
+
+/// The error for a server that requires a login this client did not send.
+fn login_required(server: &str) -> Error {
+    Error::AuthFailed {
+        server: server.to_string(),
+        message: "the server requires a login (memcached -Y): set username= and password= \
+                  (or password_file=)"
+            .to_string(),
+    }
+}
+
 /// An error for a reply that does not fit the request: `SERVER_ERROR` and
 /// friends are reply-level errors, anything else means the stream is out of
 /// step.
 pub(crate) fn unexpected(server: &str, reply: TextReply<'_>) -> Error {
     match reply {
+        TextReply::ClientError(m) if is_unauthenticated(m) => login_required(server),
         TextReply::ServerError(m) => Error::Server {
             server: server.to_string(),
             message: String::from_utf8_lossy(m).into_owned(),
@@ -108,6 +125,7 @@ pub(crate) fn unexpected(server: &str, reply: TextReply<'_>) -> Error {
 /// meta commands) are reply-level errors.
 pub(crate) fn meta_unexpected(server: &str, reply: MetaReply<'_>) -> Error {
     match reply {
+        MetaReply::ClientError(m) if is_unauthenticated(m) => login_required(server),
         MetaReply::ServerError(m) | MetaReply::ClientError(m) => Error::Server {
             server: server.to_string(),
             message: String::from_utf8_lossy(m).into_owned(),

@@ -70,6 +70,17 @@ impl Addresses {
         }
     }
 
+    /// Sets the addresses of a host name, as found by the pool's own DNS
+    /// discovery (SRV targets): connects use them from now on.
+    pub(crate) fn seed(&self, addrs: Vec<SocketAddr>) {
+        if let (Addresses::Named(named), false) = (self, addrs.is_empty()) {
+            let known = named.cached.load();
+            if !matches!(known.as_deref(), Some(Target::Tcp(a)) if *a == addrs) {
+                named.cached.store(Some(Arc::new(Target::Tcp(addrs))));
+            }
+        }
+    }
+
     /// A connect to the cached addresses failed: resolve the name again in
     /// the background.
     pub(crate) fn refresh(&self) {

@@ -20,10 +20,13 @@ use crate::ring::{Distribution, Ring};
 pub const MAX_COPIES: usize = 17;
 
 /// A short list of distinct server indices, kept inline (no allocation).
+/// Indices are stored as `u32` so that a list (and a [`Route`] of two) is
+/// small enough to be moved with a few register stores instead of a
+/// `memcpy` call on every request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Copies {
-    len: usize,
-    items: [usize; MAX_COPIES],
+    len: u32,
+    items: [u32; MAX_COPIES],
 }
 
 impl Copies {
@@ -39,27 +42,54 @@ impl Copies {
         c
     }
 
-    /// Adds `s` unless present or full.
+    /// Adds `s` unless present or full (server lists are far below
+    /// `u32::MAX` entries; the config refuses more).
     pub fn push(&mut self, s: usize) {
-        if self.len < MAX_COPIES && !self.contains(s) {
-            self.items[self.len] = s;
+        let Ok(s32) = u32::try_from(s) else { return };
+        if (self.len as usize) < MAX_COPIES && !self.contains(s) {
+            self.items[self.len as usize] = s32;
             self.len += 1;
         }
     }
 
     /// Whether `s` is in the list.
     pub fn contains(&self, s: usize) -> bool {
-        self.as_slice().contains(&s)
+        self.iter().any(|x| x == s)
     }
 
     /// The servers, in order.
-    pub fn as_slice(&self) -> &[usize] {
-        &self.items[..self.len]
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.items[..self.len as usize].iter().map(|&s| s as usize)
+    }
+
+    /// The server at position `i`, if there is one.
+    pub fn at(&self, i: usize) -> Option<usize> {
+        self.items[..self.len as usize].get(i).map(|&s| s as usize)
+    }
+
+    /// The first `n` servers (all of them if there are fewer).
+    pub fn prefix(&self, n: usize) -> Copies {
+        let mut c = *self;
+        c.len = c.len.min(n as u32);
+        c
+    }
+
+    /// The servers, in order, as a slice of `out` (for code that slices).
+    pub fn as_usize<'a>(&self, out: &'a mut [usize; MAX_COPIES]) -> &'a [usize] {
+        for (o, &s) in out.iter_mut().zip(&self.items[..self.len as usize]) {
+            *o = s as usize;
+        }
+        &out[..self.len as usize]
+    }
+
+    /// The servers, in order, as a vector.
+    pub fn to_vec(&self) -> Vec<usize> {
+        self.iter().collect()
     }
 
     /// Number of servers.
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// Whether the list is empty.
@@ -69,12 +99,12 @@ impl Copies {
 
     /// The first server.
     pub fn first(&self) -> Option<usize> {
-        self.as_slice().first().copied()
+        self.at(0)
     }
 
     /// Moves the element at `i` to the front, keeping the others in order.
     pub fn rotate_to_front(&mut self, i: usize) {
-        if i < self.len {
+        if i < self.len as usize {
             self.items[..=i].rotate_right(1);
         }
     }
@@ -103,7 +133,7 @@ impl Route {
     /// Home copies that are not targets: dead (or ejected) copies that a
     /// write does not reach and that must forget the key on recovery.
     pub fn missed_home(&self) -> impl Iterator<Item = usize> + '_ {
-        self.home.as_slice().iter().copied().filter(|s| !self.targets.contains(*s))
+        self.home.iter().filter(|s| !self.targets.contains(*s))
     }
 }
 
@@ -295,7 +325,7 @@ impl Router {
         let mut targets = Copies::new();
         let eject = self.failover == Failover::Eject && any_dead;
         if !eject {
-            for &s in home.as_slice() {
+            for s in home.iter() {
                 if usable(s) {
                     targets.push(s);
                 }
@@ -313,7 +343,7 @@ impl Router {
                     t = self.ejected_targets(key_hash, alive, alive, usable);
                 }
                 let t = t.unwrap_or_default();
-                let rerouted = t.as_slice().iter().any(|s| !home.contains(*s));
+                let rerouted = t.iter().any(|s| !home.contains(s));
                 Route { home, targets: t, rerouted }
             }
             _ if !targets.is_empty() => Route { home, targets, rerouted: false },
@@ -349,7 +379,7 @@ impl Router {
         let ring = self.ejected_ring(live);
         let copies = self.copies_on(&ring, key_hash, &|s| !in_ring(s));
         let mut targets = Copies::new();
-        for &s in copies.as_slice() {
+        for s in copies.iter() {
             if usable(s) {
                 targets.push(s);
             } else if !alive(s) {
@@ -451,7 +481,7 @@ mod tests {
             let h = r.key_hash(format!("k{i}").as_bytes());
             let home = r.home(h);
             let order: Vec<usize> = r.ring().successors_of_hash(h).take(3).collect();
-            assert_eq!(home.as_slice(), &order[..]);
+            assert_eq!(home.to_vec(), order);
         }
     }
 
@@ -461,8 +491,8 @@ mod tests {
         for i in 0..100 {
             let h = r.key_hash(format!("k{i}").as_bytes());
             let home = r.home(h);
-            let p = home.as_slice()[0];
-            assert_eq!(home.as_slice(), &[p, (p + 1) % 4, (p + 2) % 4]);
+            let p = home.at(0).unwrap_or(0);
+            assert_eq!(home.to_vec(), [p, (p + 1) % 4, (p + 2) % 4]);
         }
     }
 
@@ -473,14 +503,14 @@ mod tests {
         for i in 0..500 {
             let h = r.key_hash(format!("k{i}").as_bytes());
             let route = r.route(h, &|s| s != dead, &|s| s != dead, &|_| false, true);
-            let home = r.home(h).as_slice()[0];
+            let home = r.home(h).to_vec()[0];
             if home == dead {
                 assert!(route.rerouted);
                 let expected = r.ring().successors_of_hash(h).nth(1).unwrap();
-                assert_eq!(route.targets.as_slice(), &[expected]);
+                assert_eq!(route.targets.to_vec(), [expected]);
             } else {
                 assert!(!route.rerouted);
-                assert_eq!(route.targets.as_slice(), &[home]);
+                assert_eq!(route.targets.to_vec(), [home]);
             }
         }
     }
@@ -496,10 +526,7 @@ mod tests {
             let key = format!("k{i}");
             let h = r.key_hash(key.as_bytes());
             let route = r.route(h, &|s| s != 2, &|s| s != 2, &|_| false, true);
-            assert_eq!(
-                route.targets.as_slice(),
-                &[map[without.server_for(key.as_bytes()).unwrap()]]
-            );
+            assert_eq!(route.targets.to_vec(), &[map[without.server_for(key.as_bytes()).unwrap()]]);
         }
     }
 
@@ -511,7 +538,7 @@ mod tests {
             let h = g.key_hash(format!("k{i}").as_bytes());
             let route = g.route(h, &|s| s >= 2, &|s| s >= 2, &|_| false, true);
             assert!(route.rerouted);
-            assert!(route.targets.as_slice()[0] >= 2);
+            assert!(route.targets.at(0).unwrap_or(0) >= 2);
             let none = n.route(h, &|_| false, &|_| false, &|_| false, true);
             assert!(none.targets.is_empty());
         }
@@ -523,9 +550,9 @@ mod tests {
         for i in 0..100 {
             let h = r.key_hash(format!("k{i}").as_bytes());
             let home = r.home(h);
-            let dead = home.as_slice()[0];
+            let dead = home.at(0).unwrap_or(0);
             let route = r.route(h, &|s| s != dead, &|s| s != dead, &|_| false, true);
-            assert_eq!(route.targets.as_slice(), &[home.as_slice()[1]]);
+            assert_eq!(route.targets.to_vec(), [home.to_vec()[1]]);
             assert!(!route.rerouted);
             assert_eq!(route.missed_home().collect::<Vec<_>>(), vec![dead]);
         }

@@ -5,22 +5,42 @@
 //! Health is booked here, once per exchange: a complete reply (even an
 //! error reply) means the server is fine; an I/O or protocol failure counts
 //! against it and closes the connection.
+//!
+//! New connections do what the config asks first (a TLS handshake, a
+//! login: a [`Handshake`] per server). A refused login is no health event:
+//! the server is not marked dead, and for `retry_timeout_ms` its new
+//! connections are not tried (the refusal is returned at once), so wrong
+//! credentials cost one attempt per server and period, not one per request.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::Config;
-use crate::conn::{Conn, Deadline};
+use arc_swap::ArcSwapOption;
+
+use crate::auth::Login;
+use crate::config::{Config, ConfigError};
+use crate::conn::{Conn, Deadline, Handshake};
 use crate::error::{Error, Result};
 use crate::health::{monotonic_ms, Availability};
-use crate::invalidation::{Forget, Nothing};
+use crate::histogram::{now_ns, CommandClass};
+use crate::invalidation::Forget;
 use crate::protocol::meta::{self, MetaReply};
 use crate::protocol::text::{self, TextReply};
 use crate::protocol::{Limits, ProtocolError};
 use crate::reply::unexpected;
 use crate::server::{PooledConn, Server};
 use crate::stats::Counter;
+
+/// Why a read skips a server for one key (see [`ServerSet::held`]).
+#[derive(Debug)]
+pub(crate) enum Held {
+    /// A healthy server that must forget the key first: a miss there.
+    Miss,
+    /// A failing or dead server that must forget the key first: read the
+    /// key elsewhere, as after a failure.
+    Down(Error),
+}
 
 /// Reads and drops what a connection owes for earlier quiet (noreply)
 /// batches: at most error replies, then the `MN` closing each batch. Errors
@@ -111,8 +131,29 @@ pub(crate) struct ServerSet {
     servers: Vec<Arc<Server>>,
     configured: usize,
     pub io: IoSettings,
-    /// Configured (non-gutter) servers currently dead.
-    dead: AtomicUsize,
+    /// Configured (non-gutter) servers currently dead; shared by every
+    /// server list a client has had (see [`Server::book_health`]).
+    dead: Arc<AtomicUsize>,
+    /// What each server's new connections do first; an error if the TLS
+    /// files became unreadable after the client was checked.
+    handshakes: std::result::Result<Vec<Handshake>, ConfigError>,
+    /// Per server: its latest login refusal and until when (monotonic ms)
+    /// new connections are not tried.
+    refused: Vec<ArcSwapOption<(u64, Error)>>,
+}
+
+/// What new connections to each server of `config` (configured, then
+/// gutter) do first. Reads the TLS files (once per change of them in this
+/// process), so the client's construction reports a bad one.
+pub(crate) fn handshakes(config: &Config) -> std::result::Result<Vec<Handshake>, ConfigError> {
+    let login = match (&config.username, &config.password) {
+        (Some(user), Some(password)) => Some(Login::new(user, password)),
+        _ => None,
+    };
+    Ok(crate::tls::peers(config)?
+        .into_iter()
+        .map(|tls| Handshake { tls, login: login.clone() })
+        .collect())
 }
 
 impl ServerSet {
@@ -123,13 +164,55 @@ impl ServerSet {
             .chain(&config.gutter)
             .cloned()
             .map(|spec| Arc::new(Server::new(spec)))
-            .collect();
+            .collect::<Vec<_>>();
+        let refused = servers.iter().map(|_| ArcSwapOption::empty()).collect();
         ServerSet {
+            handshakes: handshakes(config),
+            refused,
             servers,
             configured: config.servers.len(),
             io: IoSettings::of(config),
-            dead: AtomicUsize::new(0),
+            dead: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// A set of existing servers (`configured` of them, then the gutter
+    /// pool) for a new server list of the pool whose set is `before`:
+    /// `config` is the pool's config with that list. The count of dead
+    /// servers is shared with `before`, and a server kept from it keeps its
+    /// latest login refusal.
+    pub(crate) fn with_servers(
+        servers: Vec<Arc<Server>>,
+        configured: usize,
+        before: &ServerSet,
+        config: &Config,
+    ) -> ServerSet {
+        let refused = servers
+            .iter()
+            .map(|s| {
+                let earlier = before.servers.iter().position(|b| Arc::ptr_eq(b, s));
+                let latest =
+                    earlier.and_then(|i| before.refused.get(i)).and_then(|r| r.load_full());
+                ArcSwapOption::new(latest)
+            })
+            .collect();
+        let set = ServerSet {
+            handshakes: handshakes(config),
+            refused,
+            servers,
+            configured,
+            io: before.io.clone(),
+            dead: before.dead.clone(),
+        };
+        for s in set.configured() {
+            s.book_health(&set.dead);
+        }
+        set
+    }
+
+    /// Takes server `s` out of the pool (see [`Server::retire`]).
+    pub(crate) fn retire(&self, server: &Server) {
+        server.retire(&self.dead);
     }
 
     /// Every server, configured then gutter.
@@ -160,22 +243,24 @@ impl ServerSet {
         }
     }
 
+    /// Calls `f` with `key` as it is on the wire (prefix included), built
+    /// on the stack; `None` when it is longer than a key can be.
+    fn with_wire_key<T>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        let mut wire = [0u8; crate::key::MAX_KEY_LEN];
+        let prefix = &self.io.prefix;
+        let buf = wire.get_mut(..prefix.len() + key.len())?;
+        buf[..prefix.len()].copy_from_slice(prefix);
+        buf[prefix.len()..].copy_from_slice(key);
+        Some(f(buf))
+    }
+
     /// Queues `key` to be deleted on server `s` before it serves again
     /// (the log keeps keys as on the wire, prefix included, so any client
     /// of the pool can apply them).
     pub(crate) fn forget_later(&self, s: usize, key: &[u8]) {
         let Some(server) = self.get(s) else { return };
-        let mut wire = [0u8; crate::key::MAX_KEY_LEN];
-        let prefix = &self.io.prefix;
-        let len = prefix.len() + key.len();
-        let queued = match wire.get_mut(..len) {
-            Some(buf) => {
-                buf[..prefix.len()].copy_from_slice(prefix);
-                buf[prefix.len()..].copy_from_slice(key);
-                server.invalidations.add(buf)
-            }
-            None => false,
-        };
+        let queued =
+            self.with_wire_key(key, |wire| server.invalidations.add(wire)).unwrap_or(false);
         server.counters.incr(if queued {
             Counter::Invalidations
         } else {
@@ -184,27 +269,61 @@ impl ServerSet {
     }
 
     /// Claims what server `s` must forget before serving a request whose
-    /// I/O must end by `deadline`. Entries another client is deleting right
-    /// now are waited for (a round trip, usually) rather than read around:
-    /// their deletes may still be in flight. `Ok(None)`: nothing to forget.
-    pub(crate) fn take_forget(&self, s: usize, deadline: &Deadline) -> Result<Option<Forget>> {
-        let Some(server) = self.get(s) else { return Ok(None) };
+    /// I/O must end by `deadline`. `None`: nothing to forget now.
+    pub(crate) fn take_forget(&self, s: usize, deadline: &Deadline) -> Option<Forget> {
+        let server = self.get(s)?;
         let drain_by = monotonic_ms() + deadline.remaining().as_millis() as u64;
-        loop {
-            match server.invalidations.take(drain_by, self.io.flush_on_overflow) {
-                Ok(f) => return Ok(Some(f)),
-                Err(Nothing::Clean) => return Ok(None),
-                Err(Nothing::Busy(until)) => {
-                    if deadline.passed() {
-                        return Err(Error::Timeout {
-                            server: server.name.clone(),
-                            during: "invalidation by another client",
-                        });
-                    }
-                    let wait = until.saturating_sub(monotonic_ms()).clamp(1, 2);
-                    std::thread::sleep(Duration::from_millis(wait));
-                }
+        server.invalidations.take(drain_by, self.io.flush_on_overflow)
+    }
+
+    /// How long a key deleted from a recovered server lingers in its log
+    /// before its second delete: longer than a timed-out write can take to
+    /// reach the server after it resumes (memcached applies a dead
+    /// connection's buffered commands as soon as it runs again, on
+    /// whichever of its threads holds that connection).
+    pub(crate) fn linger_ms(&self) -> u64 {
+        (2 * self.io.io_timeout.as_millis() as u64).max(1000)
+    }
+
+    /// Whether server `s` must not serve `key` yet: the key is in its
+    /// invalidation log (its delete is queued or in flight, or it lingers
+    /// before its second delete). A healthy server's answer for it counts
+    /// as a miss there ([`Held::Miss`]); a server that is failing or dead
+    /// counts as down for it ([`Held::Down`]: the key's other copies and
+    /// failover target are read, as if it had failed, without charging it a
+    /// failure). One atomic load while the log holds nothing for the server.
+    /// `others`: whether the key has another copy to read; without one a
+    /// failing server is asked as usual (its log is drained ahead of the
+    /// request on the same connection), rather than the read failing
+    /// untried.
+    #[inline]
+    pub(crate) fn held(&self, s: usize, key: &[u8], others: bool) -> Option<Held> {
+        let server = self.get(s)?;
+        if !server.invalidations.is_pending() {
+            return None;
+        }
+        if !self.with_wire_key(key, |wire| server.invalidations.holds(wire))? {
+            return None;
+        }
+        if !server.health.is_alive() {
+            // Dead: the usual paths decide (a probe when due, which drains
+            // the log first; else its copies and failover target).
+            return None;
+        }
+        if server.health.failures() == 0 {
+            if !others && server.counters.snapshot().get(Counter::Connects) == 0 {
+                // This client never reached the server (the log is shared
+                // by every client of the process): no evidence it is up,
+                // so it is asked as usual rather than read as a miss.
+                return None;
             }
+            self.count(s, Counter::Gets);
+            self.count(s, Counter::Misses);
+            Some(Held::Miss)
+        } else if !others {
+            None
+        } else {
+            Some(Held::Down(Error::ServerDown { server: server.name.clone() }))
         }
     }
 
@@ -259,11 +378,7 @@ impl ServerSet {
             return;
         }
         if s < self.configured {
-            if died {
-                self.dead.fetch_add(1, Ordering::AcqRel);
-            } else {
-                self.dead.fetch_sub(1, Ordering::AcqRel);
-            }
+            server.book_health(&self.dead);
         }
     }
 
@@ -279,9 +394,9 @@ impl ServerSet {
     /// Books a failure of server `s`.
     pub(crate) fn server_failed(&self, s: usize, e: &Error) {
         let Some(server) = self.get(s) else { return };
-        server.counters.incr(Counter::Errors);
-        if e.is_timeout() {
-            server.counters.incr(Counter::Timeouts);
+        server.counters.count_error(e);
+        if let Error::AuthFailed { .. } = e {
+            self.login_refused(s, e);
         }
         if e.is_server_failure() {
             let died = server.health.record_failure(
@@ -316,6 +431,48 @@ impl ServerSet {
         self.on_connection(server, idempotent, encode, |name, conn, deadline| {
             self.converse(name, conn, deadline, &mut handle)
         })
+    }
+
+    /// [`ServerSet::exchange`] of a request of `class`: the time it took,
+    /// from taking a connection to the last reply byte (or the failure), is
+    /// recorded in server `s`'s latency histogram of that class.
+    pub(crate) fn exchange_as<T>(
+        &self,
+        class: CommandClass,
+        server: usize,
+        idempotent: bool,
+        encode: impl Fn(&mut Vec<u8>),
+        handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
+    ) -> Result<T> {
+        let started = now_ns();
+        let r = self.exchange(server, idempotent, encode, handle);
+        self.record_latency(server, class, started);
+        r
+    }
+
+    /// [`ServerSet::exchange_meta`] of a request of `class`, its time
+    /// recorded as in [`ServerSet::exchange_as`].
+    pub(crate) fn exchange_meta_as(
+        &self,
+        class: CommandClass,
+        server: usize,
+        idempotent: bool,
+        encode: impl Fn(&mut Vec<u8>),
+        handle: impl FnOnce(&str, MetaReply<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let started = now_ns();
+        let r = self.exchange_meta(server, idempotent, encode, handle);
+        self.record_latency(server, class, started);
+        r
+    }
+
+    /// Records a request of `class` to server `s` that began at `started`
+    /// (a [`now_ns`] reading) and ends now.
+    #[inline]
+    pub(crate) fn record_latency(&self, s: usize, class: CommandClass, started: u64) {
+        if let Some(server) = self.get(s) {
+            server.latencies.record_since(class, started);
+        }
     }
 
     /// Like [`ServerSet::exchange`] for one meta-protocol request with one
@@ -423,8 +580,8 @@ impl ServerSet {
                     // A complete reply, even an error one: the server is fine.
                     self.server_ok(server);
                     self.return_conn(server, conn);
-                    if reply.is_err() {
-                        s.counters.incr(Counter::Errors);
+                    if let Err(e) = &reply {
+                        s.counters.count_error(e);
                     }
                     return reply;
                 }
@@ -535,7 +692,7 @@ impl ServerSet {
     /// An idle connection of `s`; with `check_open`, one the server has not
     /// closed meanwhile (stale ones are dropped, and counted).
     fn take_open_idle(&self, s: &Server, check_open: bool) -> Option<PooledConn> {
-        while let Some(conn) = s.take_idle() {
+        while let Some(mut conn) = s.take_idle() {
             if !check_open || !conn.peer_closed() {
                 return Some(conn);
             }
@@ -549,14 +706,17 @@ impl ServerSet {
     /// resolved again in the background.
     fn connect(&self, server: usize) -> Result<PooledConn> {
         let s = self.get(server).ok_or(Error::NoServers)?;
+        let handshake = self.handshake(server)?;
         let connected = s
             .addresses
             .target(self.io.connect_timeout)
-            .and_then(|t| Conn::connect(&t, self.io.connect_timeout, self.io.io_timeout))
+            .and_then(|t| {
+                Conn::connect_with(&t, handshake, self.io.connect_timeout, self.io.io_timeout)
+            })
             .map(Box::new);
         match connected {
             Ok(conn) => {
-                s.counters.incr(Counter::Connects);
+                self.count_connect(server, &conn);
                 Ok(conn)
             }
             Err(f) => {
@@ -583,15 +743,16 @@ impl ServerSet {
     /// A connection of server `s` being opened without waiting.
     pub(crate) fn connect_for_fanout(&self, server: usize) -> Result<PooledConn> {
         let s = self.get(server).ok_or(Error::NoServers)?;
+        let handshake = self.handshake(server)?;
         let begun = s
             .addresses
             .target(self.io.connect_timeout)
-            .and_then(|t| Conn::begin_connect(&t, self.io.io_timeout))
+            .and_then(|t| Conn::begin_connect_with(&t, handshake, self.io.io_timeout))
             .map(Box::new);
         match begun {
             Ok(conn) => {
                 if !conn.is_connecting() {
-                    s.counters.incr(Counter::Connects);
+                    self.count_connect(server, &conn);
                 }
                 Ok(conn)
             }
@@ -604,6 +765,41 @@ impl ServerSet {
         }
     }
 
+    /// Counts a connection of server `s` that has just been opened (and
+    /// how its TLS session began).
+    pub(crate) fn count_connect(&self, server: usize, conn: &Conn) {
+        let Some(s) = self.get(server) else { return };
+        s.counters.incr(Counter::Connects);
+        match conn.is_resumed() {
+            Some(true) => s.counters.incr(Counter::TlsResumptions),
+            Some(false) => s.counters.incr(Counter::TlsHandshakes),
+            None => {}
+        }
+    }
+
+    /// What a new connection to server `s` does first, unless its login was
+    /// refused within `retry_timeout_ms`: then that refusal, at once.
+    fn handshake(&self, server: usize) -> Result<&Handshake> {
+        if let Some(refused) = self.refused.get(server).and_then(|r| r.load_full()) {
+            if monotonic_ms() < refused.0 {
+                return Err(refused.1.clone());
+            }
+        }
+        match &self.handshakes {
+            Ok(all) => all.get(server).ok_or(Error::NoServers),
+            Err(e) => Err(Error::Config(e.clone())),
+        }
+    }
+
+    /// Server `s` refused the login: its new connections wait
+    /// `retry_timeout_ms` before the next attempt.
+    fn login_refused(&self, server: usize, e: &Error) {
+        if let Some(slot) = self.refused.get(server) {
+            let until = monotonic_ms() + self.io.retry_timeout_ms;
+            slot.store(Some(Arc::new((until, e.clone()))));
+        }
+    }
+
     /// What server `s` must forget ahead of a fan-out batch. A flush after
     /// an overflowed log needs a look at the server first (did it restart?),
     /// so it is done here, on a connection of its own, before the batch.
@@ -612,7 +808,7 @@ impl ServerSet {
         server: usize,
         deadline: &Deadline,
     ) -> Result<Option<Forget>> {
-        match self.take_forget(server, deadline)? {
+        match self.take_forget(server, deadline) {
             Some(forget) if forget.flush => {
                 let Checkout { mut conn, .. } = self.checkout_bare(server, false)?;
                 let mut owed = std::mem::take(&mut conn.owed);
@@ -622,7 +818,7 @@ impl ServerSet {
                     Ok(()) => {
                         conn.owed = owed;
                         self.return_conn(server, conn);
-                        s.invalidations.done(forget);
+                        s.invalidations.done(forget, self.linger_ms());
                         Ok(None)
                     }
                     Err(e) => {
@@ -644,15 +840,16 @@ impl ServerSet {
             return Ok(());
         }
         let deadline = Deadline::after(self.io.io_timeout);
-        let Some(forget) = self.take_forget(server, &deadline)? else { return Ok(()) };
-        // The request already encoded waits until the invalidations are done.
-        let request = std::mem::take(&mut conn.out);
+        let Some(forget) = self.take_forget(server, &deadline) else { return Ok(()) };
+        // The request already encoded waits until the invalidations are done
+        // (behind a new connection's login, which must go first).
+        let request = conn.out.split_off(conn.queued_login_len());
         let mut owed = std::mem::take(&mut conn.owed);
         let result = self.forget_on(server, conn, &mut owed, &forget, &deadline);
         conn.out = request;
         match result {
             Ok(()) => {
-                s.invalidations.done(forget);
+                s.invalidations.done(forget, self.linger_ms());
                 Ok(())
             }
             Err(e) => {

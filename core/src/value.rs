@@ -24,7 +24,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::compress::{self, CompressError};
+use crate::compress::{self, Algorithm, CompressError, Compression};
 use crate::config::ValueFormat;
 
 /// php-memcached's flag layout, plus mcring's bit-15 extension.
@@ -110,10 +110,16 @@ pub enum Value<'a> {
     Pickle(&'a [u8]),
     /// PHP `serialize()` output (php type 4). Not in pylibmc format.
     PhpSerialized(&'a [u8]),
+    /// igbinary output, as php-memcached stores it with
+    /// `SERIALIZER_IGBINARY` (php type 5). Not in pylibmc format.
+    Igbinary(&'a [u8]),
+    /// msgpack output, as php-memcached stores it with
+    /// `SERIALIZER_MSGPACK` (php type 7). Not in pylibmc format.
+    Msgpack(&'a [u8]),
 }
 
 /// How values are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CodecOptions {
     /// Which flag convention to write.
     pub format: ValueFormat,
@@ -126,6 +132,9 @@ pub struct CodecOptions {
     /// The largest value, uncompressed: encoding refuses a longer one and
     /// decoding never inflates past it (the client's `max_value_bytes`).
     pub max_value_bytes: usize,
+    /// How values are compressed (php format): zlib or FastLZ, zlib's level,
+    /// php-memcached's factor.
+    pub compression: Compression,
 }
 
 impl CodecOptions {
@@ -137,6 +146,7 @@ impl CodecOptions {
             compress_threshold: config.compress_threshold,
             user_flags: 0,
             max_value_bytes: config.max_value_bytes,
+            compression: config.compression(),
         }
     }
 
@@ -297,33 +307,37 @@ pub fn user_flags(flags: u32) -> u16 {
     (flags >> 16) as u16
 }
 
-/// Encodes a value for storing.
+/// Encodes a value for storing, compressing (php format) as
+/// `opts.compression` says: zlib or FastLZ, each in php-memcached's layout
+/// and flags (pylibmc format always uses zlib).
 ///
 /// Fails for a value longer than `max_value_bytes` before compression (so
 /// nothing is stored that could not be read back), and for a kind of value
-/// the format has no flag for (JSON and PHP serialized values in pylibmc
-/// format).
+/// the format has no flag for (JSON, PHP serialized, igbinary and msgpack
+/// values in pylibmc format).
 pub fn encode<'a>(value: &Value<'a>, opts: &CodecOptions) -> Result<Encoded<'a>, ValueError> {
     let len = match value {
         Value::Str(s)
         | Value::Bytes(s)
         | Value::Json(s)
         | Value::Pickle(s)
-        | Value::PhpSerialized(s) => s.len(),
+        | Value::PhpSerialized(s)
+        | Value::Igbinary(s)
+        | Value::Msgpack(s) => s.len(),
         Value::Int(_) | Value::Float(_) | Value::Bool(_) => 0,
     };
     if len > opts.max_value_bytes {
         return Err(ValueError::TooLarge { len, limit: opts.max_value_bytes });
     }
     let mut encoded = match opts.format {
-        ValueFormat::Php => encode_php(*value, opts.compress_threshold),
+        ValueFormat::Php => encode_php(*value, opts.compress_threshold, &opts.compression),
         ValueFormat::Pylibmc => encode_pylibmc(*value, opts.compress_threshold)?,
     };
     encoded.flags |= u32::from(opts.user_flags) << 16;
     Ok(encoded)
 }
 
-fn encode_php(value: Value<'_>, threshold: usize) -> Encoded<'_> {
+fn encode_php<'a>(value: Value<'a>, threshold: usize, compression: &Compression) -> Encoded<'a> {
     use php_flags::*;
     let (data, flags, compressible): (Cow<'_, [u8]>, u32, bool) = match value {
         Value::Str(s) => (Cow::Borrowed(s), STRING, true),
@@ -334,28 +348,32 @@ fn encode_php(value: Value<'_>, threshold: usize) -> Encoded<'_> {
         Value::Json(s) => (Cow::Borrowed(s), JSON, true),
         Value::Pickle(s) => (Cow::Borrowed(s), PICKLE, true),
         Value::PhpSerialized(s) => (Cow::Borrowed(s), SERIALIZED, true),
+        Value::Igbinary(s) => (Cow::Borrowed(s), IGBINARY, true),
+        Value::Msgpack(s) => (Cow::Borrowed(s), MSGPACK, true),
     };
     if compressible && threshold > 0 && data.len() >= threshold {
-        if let Some(compressed) = php_zlib_compress(&data) {
-            return Encoded { data: Cow::Owned(compressed), flags: flags | COMPRESSED | ZLIB };
+        if let Some((compressed, kind)) = php_compress(&data, compression) {
+            return Encoded { data: Cow::Owned(compressed), flags: flags | COMPRESSED | kind };
         }
     }
     Encoded { data, flags }
 }
 
-/// php-memcached's zlib layout (original length as 4 bytes little-endian,
-/// then the zlib stream), or `None` when php-memcached would not keep it:
-/// unless the original is more than 1.3 times the compressed size.
-fn php_zlib_compress(data: &[u8]) -> Option<Vec<u8>> {
+/// php-memcached's compressed layout (original length as 4 bytes
+/// little-endian, then the zlib stream or FastLZ block) and the flag of its
+/// algorithm, or `None` when php-memcached would not keep it (see
+/// [`Compression::compress`]).
+fn php_compress(data: &[u8], compression: &Compression) -> Option<(Vec<u8>, u32)> {
     let original_len = u32::try_from(data.len()).ok()?;
-    let z = compress::zlib_compress(data, compress::ZLIB_DEFAULT_LEVEL);
-    if z.is_empty() || data.len() as f64 <= z.len() as f64 * php_flags::COMPRESSION_FACTOR {
-        return None;
-    }
+    let z = compression.compress(data)?;
+    let kind = match compression.algorithm {
+        Algorithm::Zlib => php_flags::ZLIB,
+        Algorithm::Fastlz => php_flags::FASTLZ,
+    };
     let mut out = Vec::with_capacity(4 + z.len());
     out.extend_from_slice(&original_len.to_le_bytes());
     out.extend_from_slice(&z);
-    Some(out)
+    Some((out, kind))
 }
 
 fn encode_pylibmc(value: Value<'_>, threshold: usize) -> Result<Encoded<'_>, ValueError> {
@@ -370,6 +388,12 @@ fn encode_pylibmc(value: Value<'_>, threshold: usize) -> Result<Encoded<'_>, Val
         Value::Json(_) => return Err(ValueError::NotInFormat { what: "JSON", format: "pylibmc" }),
         Value::PhpSerialized(_) => {
             return Err(ValueError::NotInFormat { what: "PHP serialized", format: "pylibmc" })
+        }
+        Value::Igbinary(_) => {
+            return Err(ValueError::NotInFormat { what: "igbinary", format: "pylibmc" })
+        }
+        Value::Msgpack(_) => {
+            return Err(ValueError::NotInFormat { what: "msgpack", format: "pylibmc" })
         }
     };
     // pylibmc compresses any payload at least min_compress_len long and keeps
@@ -623,8 +647,8 @@ pub fn concat(
                         | php_flags::PICKLE_TYPE
                 );
                 if compressible {
-                    if let Some(z) = php_zlib_compress(&joined) {
-                        let flags = base_flags | php_flags::COMPRESSED | php_flags::ZLIB;
+                    if let Some((z, kind)) = php_compress(&joined, &opts.compression) {
+                        let flags = base_flags | php_flags::COMPRESSED | kind;
                         return Ok(Encoded { data: Cow::Owned(z), flags });
                     }
                 }
@@ -750,7 +774,13 @@ mod concat_tests {
     use super::*;
 
     fn dec(format: ValueFormat, max: usize) -> CodecOptions {
-        CodecOptions { format, compress_threshold: 0, user_flags: 0, max_value_bytes: max }
+        CodecOptions {
+            format,
+            compress_threshold: 0,
+            user_flags: 0,
+            max_value_bytes: max,
+            compression: Compression::default(),
+        }
     }
 
     #[test]
@@ -765,6 +795,7 @@ mod concat_tests {
                 compress_threshold: 0,
                 user_flags: 3,
                 max_value_bytes: 1 << 20,
+                compression: Compression::default(),
             };
             let e = encode(&value, &opts).unwrap();
             let plain = plain_string(e.flags, format).expect("plain");
@@ -781,6 +812,7 @@ mod concat_tests {
             compress_threshold: 10,
             user_flags: 0,
             max_value_bytes: 1 << 20,
+            compression: Compression::default(),
         };
         let compressed = encode(&Value::Str(&[b'a'; 1000]), &opts).unwrap();
         assert_eq!(plain_string(compressed.flags, ValueFormat::Php), None);
@@ -795,6 +827,7 @@ mod concat_tests {
                 compress_threshold: 100,
                 user_flags: 7,
                 max_value_bytes: 1 << 20,
+                compression: Compression::default(),
             };
             let long = vec![b'a'; 5000];
             let stored = encode(&Value::Str(&long), &opts).unwrap();
@@ -834,7 +867,13 @@ mod tests {
 
     /// Decoding options of `format` with inflate limit `max`.
     fn dec(format: ValueFormat, max: usize) -> CodecOptions {
-        CodecOptions { format, compress_threshold: 0, user_flags: 0, max_value_bytes: max }
+        CodecOptions {
+            format,
+            compress_threshold: 0,
+            user_flags: 0,
+            max_value_bytes: max,
+            compression: Compression::default(),
+        }
     }
 
     fn php(threshold: usize) -> CodecOptions {
@@ -843,6 +882,7 @@ mod tests {
             compress_threshold: threshold,
             user_flags: 0,
             max_value_bytes: MAX,
+            compression: Compression::default(),
         }
     }
 
@@ -852,6 +892,7 @@ mod tests {
             compress_threshold: threshold,
             user_flags: 0,
             max_value_bytes: MAX,
+            compression: Compression::default(),
         }
     }
 
@@ -990,6 +1031,8 @@ mod tests {
     fn php_serialized_types() {
         assert_eq!(enc(Value::Json(b"[1,2]"), php(2000)), (b"[1,2]".to_vec(), 6));
         assert_eq!(enc(Value::PhpSerialized(b"a:0:{}"), php(2000)), (b"a:0:{}".to_vec(), 4));
+        assert_eq!(enc(Value::Igbinary(b"\0\0\0\x02\x14\0"), php(2000)).1, 5);
+        assert_eq!(enc(Value::Msgpack(b"\x90"), php(2000)), (b"\x90".to_vec(), 7));
         assert_eq!(enc(Value::Pickle(b"\x80\x04N."), php(2000)), (b"\x80\x04N.".to_vec(), 0x800F));
         assert_eq!(round_trip(Value::Json(b"{}"), php(0)), Decoded::Json(b"{}".to_vec()));
         assert_eq!(round_trip(Value::Pickle(b"p"), php(0)), Decoded::Pickle(b"p".to_vec()));
@@ -1074,6 +1117,23 @@ mod tests {
             }
         }
         assert!(kept > 0 && refused > 0, "the sweep must cross the boundary");
+    }
+
+    #[test]
+    fn php_fastlz_compression() {
+        let fastlz = Compression { algorithm: Algorithm::Fastlz, ..Compression::default() };
+        let opts = CodecOptions { compression: fastlz, ..php(2000) };
+        let text = "fastlz compresses this. ".repeat(200);
+        let e = encode(&Value::Str(text.as_bytes()), &opts).unwrap();
+        assert_eq!(e.flags, php_flags::COMPRESSED | php_flags::FASTLZ);
+        assert_eq!(&e.data[..4], &(text.len() as u32).to_le_bytes());
+        assert_eq!(&e.data[4..], &compress::fastlz_compress(text.as_bytes())[..]);
+        assert_eq!(decode(&e.data, e.flags, &opts), Ok(Decoded::Str(text.into_bytes())));
+        // A higher factor keeps it as it is.
+        let strict = CodecOptions { compression: Compression { factor: 1000.0, ..fastlz }, ..opts };
+        let plain = b"ab".repeat(2000);
+        let e = encode(&Value::Str(&plain), &strict).unwrap();
+        assert_eq!(e.flags, php_flags::STRING);
     }
 
     #[test]
@@ -1188,6 +1248,8 @@ mod tests {
             "JSON values have no flag in pylibmc format; pickle them instead"
         );
         assert!(encode(&Value::PhpSerialized(b"N;"), &pylibmc(0)).is_err());
+        assert!(encode(&Value::Igbinary(b"x"), &pylibmc(0)).is_err());
+        assert!(encode(&Value::Msgpack(b"x"), &pylibmc(0)).is_err());
     }
 
     #[test]
