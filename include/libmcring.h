@@ -36,11 +36,25 @@
 #define MCRING_ABI_VERSION 0
 
 /**
+ * The number of buckets of a latency histogram: 19 upper bounds,
+ * 1-2-5 per decade from 10 µs to 10 s (`mcring_latency_bound()`), then
+ * one for everything slower.
+ */
+#define MCRING_LATENCY_BUCKETS 20
+
+/**
+ * The number of command classes latencies are kept for
+ * (`mcring_command_class_name()`).
+ */
+#define MCRING_COMMAND_CLASSES 7
+
+/**
  * What a call did. `MCRING_OK` is 0; every other value says why the call
  * did not do what was asked. `MCRING_NOT_FOUND`, `MCRING_NOT_STORED`,
- * `MCRING_EXISTS` and `MCRING_STORED_ELSEWHERE` are outcomes (a miss, a
- * declined `add`, a `cas` that lost the race, a write that only reached a
- * failover target) and leave `mcring_last_error()` unchanged; every other
+ * `MCRING_EXISTS`, `MCRING_STORED_ELSEWHERE`, `MCRING_STALE` and
+ * `MCRING_LEASE` are outcomes (a miss, a declined `add`, a `cas` that lost
+ * the race, a write that only reached a failover target, a stale value, a
+ * lease to fill) and leave `mcring_last_error()` unchanged; every other
  * non-OK status sets it.
  *
  * The numeric values are part of the ABI and never change.
@@ -88,7 +102,9 @@ typedef enum {
   MCRING_TIMEOUT = 8,
   /**
    * A connection could not be made or broke, or the server is marked
-   * dead after repeated failures and was not tried.
+   * dead after repeated failures and was not tried; also a TLS failure
+   * (the message names the reason: an untrusted, expired or misnamed
+   * certificate, a missing client certificate, a server without TLS).
    */
   MCRING_CONNECTION_ERROR = 9,
   /**
@@ -122,7 +138,61 @@ typedef enum {
    * `MCRING_NOT_STORED`: `mcring_last_error()` is unchanged.
    */
   MCRING_STORED_ELSEWHERE = 15,
+  /**
+   * `mcring_get_or_lease()`: the value is stale (invalidated, or in its
+   * stale time after expiry) and another caller is recomputing it; it is
+   * handed out all the same. An outcome: `mcring_last_error()` is
+   * unchanged.
+   */
+  MCRING_STALE = 16,
+  /**
+   * `mcring_get_or_lease()`: this caller won the lease and must compute
+   * the value, then store it with `mcring_lease_fill()` (or give the
+   * lease back with `mcring_lease_release()`). An outcome:
+   * `mcring_last_error()` is unchanged.
+   */
+  MCRING_LEASE = 17,
+  /**
+   * The server refused this client's login (memcached `-Y`: wrong
+   * `username`/`password`), or requires one and none is configured. The
+   * server is not marked dead; its new connections are not tried again
+   * for `retry_timeout_ms` (calls fail with this status meanwhile).
+   * The message never holds the password.
+   */
+  MCRING_AUTH_FAILED = 18,
 } mcring_status;
+
+/**
+ * The storage command of `mcring_store_by_key()`.
+ *
+ * The numeric values are part of the ABI and never change.
+ */
+typedef enum {
+  /**
+   * Store unconditionally.
+   */
+  MCRING_STORE_SET = 0,
+  /**
+   * Store only if the key does not exist.
+   */
+  MCRING_STORE_ADD = 1,
+  /**
+   * Store only if the key exists.
+   */
+  MCRING_STORE_REPLACE = 2,
+  /**
+   * Append the bytes to the stored bytes.
+   */
+  MCRING_STORE_APPEND = 3,
+  /**
+   * Prepend the bytes to the stored bytes.
+   */
+  MCRING_STORE_PREPEND = 4,
+  /**
+   * Store only if the item's CAS token is still the one given.
+   */
+  MCRING_STORE_CAS = 5,
+} mcring_store_mode;
 
 /**
  * How a client's structured values (arrays, dicts, objects) are to be
@@ -233,6 +303,21 @@ typedef struct mcring_config mcring_config;
 typedef struct mcring_decoded mcring_decoded;
 
 /**
+ * A snapshot of the hot-key counts. Opaque; taken with
+ * `mcring_hot_keys_get()`, freed with `mcring_hot_keys_free()`.
+ */
+typedef struct mcring_hot_keys mcring_hot_keys;
+
+/**
+ * A lease: the right, and the duty, to compute one key's value. Opaque;
+ * handed out by `mcring_get_or_lease()` with `MCRING_LEASE`, and consumed
+ * (freed) by `mcring_lease_fill()` or `mcring_lease_release()`, exactly
+ * one of which the caller must call, with the client that handed it out.
+ * A lease never filled nor released ends when it expires (`lease_ttl`).
+ */
+typedef struct mcring_lease mcring_lease;
+
+/**
  * A snapshot of a client's counters. Opaque; taken with
  * `mcring_stats_get()`, freed with `mcring_stats_free()`.
  *
@@ -248,37 +333,6 @@ typedef struct mcring_stats mcring_stats;
  * Thread safety: immutable; may be read by several threads at once.
  */
 typedef struct mcring_value mcring_value;
-
-/**
- * One configured server, as `mcring_server_info()` describes it.
- *
- * The layout is part of the ABI: callers allocate it.
- */
-typedef struct {
-  /**
-   * The server's name: `host:port` (`[v6addr]:port`, or the socket
-   * path), as `mcring_server_for_key()` and the statistics name it.
-   * Valid as long as the client.
-   */
-  const char *name;
-  /**
-   * The host as configured (an IPv6 address without brackets), or the
-   * socket path. Valid as long as the client.
-   */
-  const char *host;
-  /**
-   * The TCP port; 0 for a unix socket.
-   */
-  uint16_t port;
-  /**
-   * The weight for `ketama-weighted` placement (at least 1).
-   */
-  uint32_t weight;
-  /**
-   * Whether the server is reached over a unix socket.
-   */
-  bool is_unix;
-} mcring_server;
 
 /**
  * Receives one value found by `mcring_get_multi()` or
@@ -325,6 +379,108 @@ typedef struct {
    */
   uint32_t flags;
 } mcring_set_item;
+
+/**
+ * Receives one key from `mcring_dump_keys()`: `userdata` as given, the
+ * server's name, the key as stored (with the prefix, URL-decoded;
+ * `key_len` bytes, valid only during the call), its expiry as a Unix time
+ * (-1: never), its last access, CAS token and size in bytes.
+ */
+typedef void (*mcring_dump_cb)(void *userdata,
+                               const char *server,
+                               const uint8_t *key,
+                               size_t key_len,
+                               int64_t exptime,
+                               int64_t last_access,
+                               uint64_t cas,
+                               uint32_t size);
+
+/**
+ * One configured server, as `mcring_server_info()` describes it.
+ *
+ * The layout is part of the ABI: callers allocate it.
+ */
+typedef struct {
+  /**
+   * The server's name: `host:port` (`[v6addr]:port`, or the socket
+   * path), as `mcring_server_for_key()` and the statistics name it.
+   * Valid as long as the client.
+   */
+  const char *name;
+  /**
+   * The host as configured (an IPv6 address without brackets), or the
+   * socket path. Valid as long as the client.
+   */
+  const char *host;
+  /**
+   * The TCP port; 0 for a unix socket.
+   */
+  uint16_t port;
+  /**
+   * The weight for `ketama-weighted` placement (at least 1).
+   */
+  uint32_t weight;
+  /**
+   * Whether the server is reached over a unix socket.
+   */
+  bool is_unix;
+} mcring_server;
+
+/**
+ * One counted key. Only handed out by pointer from an `mcring_hot_keys`
+ * snapshot, valid until it is freed.
+ */
+typedef struct {
+  /**
+   * The server holding the key (`host:port`), NUL-terminated.
+   */
+  const char *server;
+  /**
+   * The key's bytes (without the prefix), not NUL-terminated.
+   */
+  const uint8_t *key;
+  /**
+   * The key's length.
+   */
+  size_t key_len;
+  /**
+   * Reads counted (an estimate: at most `error` more than true).
+   */
+  uint64_t reads;
+  /**
+   * The most `reads` overstates.
+   */
+  uint64_t error;
+  /**
+   * Reads in the last full second.
+   */
+  uint64_t rate;
+} mcring_hot_key;
+
+/**
+ * Options of `mcring_get_or_lease()`. Pass NULL for the client's defaults
+ * (its `lease_ttl`, no early recache, no stale time); a zeroed struct
+ * means the same.
+ */
+typedef struct {
+  /**
+   * How long a lease lasts if its winner never fills it, in ms (rounded
+   * up to whole seconds); 0: the client's `lease_ttl`.
+   */
+  uint32_t lease_ttl_ms;
+  /**
+   * Early recache: when the value's remaining TTL is below this many
+   * seconds, one caller recomputes it while the others keep reading it.
+   * 0: none.
+   */
+  uint32_t recache_s;
+  /**
+   * Stale time: values are stored this many seconds past their TTL, and
+   * in that time one caller recomputes while the others get the old
+   * value (`MCRING_STALE`). 0: none.
+   */
+  uint32_t stale_ttl;
+} mcring_lease_options;
 
 /**
  * Receives one server's answer to `mcring_server_versions()`:
@@ -414,7 +570,8 @@ typedef struct {
    */
   uint64_t replica_write_failures;
   /**
-   * Requests served by another server because this one was down.
+   * Requests this server served in place of a down one (reads and
+   * writes of keys whose home copies could not be used).
    */
   uint64_t failovers;
   /**
@@ -447,11 +604,292 @@ typedef struct {
    * ones without an error.
    */
   uint64_t reconnects;
+  /**
+   * Leases won: a caller was told to compute a missing, stale or
+   * expiring value.
+   */
+  uint64_t lease_wins;
+  /**
+   * Callers that waited for another caller's lease.
+   */
+  uint64_t lease_waits;
+  /**
+   * Stale values served while another caller recomputes them.
+   */
+  uint64_t stale_hits;
+  /**
+   * Computed values stored under their lease.
+   */
+  uint64_t lease_fills;
+  /**
+   * Computed values not stored (a newer write, a delete or the lease's
+   * expiry came first).
+   */
+  uint64_t lease_fills_lost;
+  /**
+   * Leases given back after their compute failed.
+   */
+  uint64_t lease_releases;
+  /**
+   * Reads of hot keys served from the near cache.
+   */
+  uint64_t near_cache_hits;
+  /**
+   * TLS connections opened with a full handshake.
+   */
+  uint64_t tls_handshakes;
+  /**
+   * TLS connections opened by resuming an earlier session.
+   */
+  uint64_t tls_resumptions;
+  /**
+   * Store commands the server applied (`STORED`).
+   */
+  uint64_t stored;
+  /**
+   * Store commands whose condition failed (`NOT_STORED`, and `EXISTS`
+   * for `cas`).
+   */
+  uint64_t not_stored;
+  /**
+   * Errors that were a connection failing to open or breaking.
+   */
+  uint64_t connection_errors;
+  /**
+   * Errors that were bytes which are not a memcached reply.
+   */
+  uint64_t protocol_errors;
+  /**
+   * Errors that were error replies (`SERVER_ERROR`, `CLIENT_ERROR`,
+   * `ERROR`).
+   */
+  uint64_t server_errors;
+  /**
+   * Errors that were values over `max_value_bytes`, skipped unread.
+   */
+  uint64_t too_large;
+  /**
+   * Keys copied to this server from their owner on the previous ring
+   * after a change of the server list.
+   */
+  uint64_t migrated_keys;
+  /**
+   * Misses of this server found in the warm pool and copied here.
+   */
+  uint64_t warmup_hits;
 } mcring_counters;
+
+/**
+ * The latency histogram of one server and command class: how many
+ * requests took how long, each counted in the first bucket whose upper
+ * bound (`mcring_latency_bound()`) is at least its time. A request is
+ * timed from taking a connection to its last reply byte; a multi-key
+ * request once per server.
+ *
+ * Only ever handed out by pointer, from a `mcring_stats` snapshot.
+ */
+typedef struct {
+  /**
+   * Requests per bucket (not cumulative); the last bucket is +Inf.
+   */
+  uint64_t counts[MCRING_LATENCY_BUCKETS];
+  /**
+   * All requests: the sum of `counts`.
+   */
+  uint64_t count;
+  /**
+   * The sum of their times, in nanoseconds.
+   */
+  uint64_t sum_ns;
+} mcring_histogram;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Fetches `key` (with its CAS token when `with_cas`), placed by
+ * `server_key` (NULL: by the key). Otherwise as `mcring_get()`.
+ *
+ * # Safety
+ * As for `mcring_get()`; `server_key` NULL or `server_key_len` readable
+ * bytes.
+ */
+mcring_status mcring_get_by_key(mcring_client *c,
+                                const char *server_key,
+                                size_t server_key_len,
+                                const char *key,
+                                size_t key_len,
+                                bool with_cas,
+                                mcring_value **out);
+
+/**
+ * Runs storage command `mode` (with `cas` for `MCRING_STORE_CAS`; flags
+ * and TTL are ignored by append and prepend), placed by `server_key`
+ * (NULL: by the key). With `noreply` the command is sent without waiting
+ * for its reply: `MCRING_OK` then means sent, and an error the server
+ * sends later is counted (`noreply_errors`). Statuses as for
+ * `mcring_set()`, `mcring_add()`, ... and `mcring_cas()`.
+ *
+ * # Safety
+ * As for `mcring_set()`; `server_key` NULL or `server_key_len` readable
+ * bytes.
+ */
+mcring_status mcring_store_by_key(mcring_client *c,
+                                  const char *server_key,
+                                  size_t server_key_len,
+                                  mcring_store_mode mode,
+                                  const char *key,
+                                  size_t key_len,
+                                  const uint8_t *value,
+                                  size_t value_len,
+                                  uint32_t flags,
+                                  uint32_t ttl_seconds,
+                                  uint64_t cas,
+                                  bool noreply);
+
+/**
+ * Deletes `key`, placed by `server_key` (NULL: by the key); with
+ * `noreply` without waiting for the reply. Statuses as for
+ * `mcring_delete()`.
+ *
+ * # Safety
+ * As for `mcring_delete()`; `server_key` NULL or `server_key_len`
+ * readable bytes.
+ */
+mcring_status mcring_delete_by_key(mcring_client *c,
+                                   const char *server_key,
+                                   size_t server_key_len,
+                                   const char *key,
+                                   size_t key_len,
+                                   bool noreply);
+
+/**
+ * Sets the TTL of `key`, placed by `server_key` (NULL: by the key); with
+ * `noreply` without waiting for the reply. Statuses as for
+ * `mcring_touch()`.
+ *
+ * # Safety
+ * As for `mcring_touch()`; `server_key` NULL or `server_key_len` readable
+ * bytes.
+ */
+mcring_status mcring_touch_by_key(mcring_client *c,
+                                  const char *server_key,
+                                  size_t server_key_len,
+                                  const char *key,
+                                  size_t key_len,
+                                  uint32_t ttl_seconds,
+                                  bool noreply);
+
+/**
+ * Adds `delta` to (or with `decrement` subtracts it from, stopping at 0)
+ * the number stored under `key`, placed by `server_key` (NULL: by the
+ * key), and writes the result to `*new_value`. With `initial` not NULL a
+ * missing key is created with the value `*initial` (not `*initial` ±
+ * `delta`) and TTL `ttl_seconds`, atomically (meta `ma` with
+ * autovivify), and that is the result; otherwise a missing key gives
+ * `MCRING_NOT_FOUND`. Other statuses as for `mcring_incr()`.
+ *
+ * # Safety
+ * As for `mcring_incr()`; `server_key` NULL or `server_key_len` readable
+ * bytes; `initial` NULL or readable.
+ */
+mcring_status mcring_arith_by_key(mcring_client *c,
+                                  const char *server_key,
+                                  size_t server_key_len,
+                                  const char *key,
+                                  size_t key_len,
+                                  bool decrement,
+                                  uint64_t delta,
+                                  const uint64_t *initial,
+                                  uint32_t ttl_seconds,
+                                  uint64_t *new_value);
+
+/**
+ * Fetches `count` keys in one fan-out, placed by `server_key` (NULL: each
+ * by itself), with CAS tokens when `with_cas`. Otherwise as
+ * `mcring_get_multi()`.
+ *
+ * # Safety
+ * As for `mcring_get_multi()`; `server_key` NULL or `server_key_len`
+ * readable bytes.
+ */
+mcring_status mcring_get_multi_by_key(mcring_client *c,
+                                      const char *server_key,
+                                      size_t server_key_len,
+                                      const char *const *keys,
+                                      const size_t *key_lens,
+                                      size_t count,
+                                      bool with_cas,
+                                      mcring_get_cb on_value,
+                                      void *userdata,
+                                      mcring_status *statuses);
+
+/**
+ * Stores `count` items in one fan-out, placed by `server_key` (NULL: each
+ * by its key); with `noreply` without waiting for the replies (a status
+ * then says the item was sent). Otherwise as `mcring_set_multi()`.
+ *
+ * # Safety
+ * As for `mcring_set_multi()`; `server_key` NULL or `server_key_len`
+ * readable bytes.
+ */
+mcring_status mcring_set_multi_by_key(mcring_client *c,
+                                      const char *server_key,
+                                      size_t server_key_len,
+                                      const mcring_set_item *items,
+                                      size_t count,
+                                      uint32_t ttl_seconds,
+                                      bool noreply,
+                                      mcring_status *statuses);
+
+/**
+ * Deletes `count` keys in one fan-out, placed by `server_key` (NULL: each
+ * by itself). Otherwise as `mcring_delete_multi()`.
+ *
+ * # Safety
+ * As for `mcring_delete_multi()`; `server_key` NULL or `server_key_len`
+ * readable bytes.
+ */
+mcring_status mcring_delete_multi_by_key(mcring_client *c,
+                                         const char *server_key,
+                                         size_t server_key_len,
+                                         const char *const *keys,
+                                         const size_t *key_lens,
+                                         size_t count,
+                                         mcring_status *statuses);
+
+/**
+ * `mcring_delete_multi_by_key()` without waiting for replies: quiet meta
+ * deletes and one `mn` per server, one round trip per server however many
+ * keys. `statuses[i]` is `MCRING_OK` once key `i` was sent (a missing key
+ * is no error), or why it could not be (`MCRING_BAD_KEY`, a server that
+ * could not be reached, ...). A delete memcached refused later is counted
+ * (`noreply_errors`).
+ *
+ * # Safety
+ * As for `mcring_delete_multi_by_key()`.
+ */
+mcring_status mcring_delete_multi_noreply_by_key(mcring_client *c,
+                                                 const char *server_key,
+                                                 size_t server_key_len,
+                                                 const char *const *keys,
+                                                 const size_t *key_lens,
+                                                 size_t count,
+                                                 mcring_status *statuses);
+
+/**
+ * Lists the keys every server holds (memcached's `lru_crawler metadump
+ * all`): `on_key` is called once per key, server after server in
+ * configuration order. Returns `MCRING_OK` when every server answered,
+ * otherwise the status of the first that did not (the keys of the others
+ * are still delivered).
+ *
+ * # Safety
+ * `c` must be NULL or a live client; `on_key` NULL or a function that may
+ * be called with `userdata`.
+ */
+mcring_status mcring_dump_keys(mcring_client *c, mcring_dump_cb on_key, void *userdata);
 
 /**
  * Creates a client from a config string, the same string the `mcring`
@@ -625,6 +1063,34 @@ mcring_status mcring_encode_php_serialized(mcring_client *c,
                                            size_t len,
                                            uint16_t user_flags,
                                            mcring_value **out);
+
+/**
+ * Encodes igbinary serializer output the caller made (php-memcached's
+ * type for `SERIALIZER_IGBINARY`; `MCRING_BAD_VALUE` in pylibmc format).
+ * As `mcring_encode_string()`.
+ *
+ * # Safety
+ * As for `mcring_encode_string()`.
+ */
+mcring_status mcring_encode_igbinary(mcring_client *c,
+                                     const uint8_t *data,
+                                     size_t len,
+                                     uint16_t user_flags,
+                                     mcring_value **out);
+
+/**
+ * Encodes msgpack serializer output the caller made (php-memcached's type
+ * for `SERIALIZER_MSGPACK`; `MCRING_BAD_VALUE` in pylibmc format). As
+ * `mcring_encode_string()`.
+ *
+ * # Safety
+ * As for `mcring_encode_string()`.
+ */
+mcring_status mcring_encode_msgpack(mcring_client *c,
+                                    const uint8_t *data,
+                                    size_t len,
+                                    uint16_t user_flags,
+                                    mcring_value **out);
 
 /**
  * Encodes an integer, stored as decimal text so that `mcring_incr()` and
@@ -1072,6 +1538,45 @@ mcring_status mcring_config_set_option(mcring_config *config, const char *name, 
 mcring_status mcring_client_new_with_config(const mcring_config *config, mcring_client **out);
 
 /**
+ * Takes a snapshot of the client's hot keys: grouped by server (in
+ * configuration order), most read first within each server. Empty when
+ * counting is off (`hot_keys=0`, the default, without a near cache or
+ * `read_policy=hot_random`). Makes no request.
+ *
+ * On success `*out` is a new snapshot the caller owns and must free with
+ * `mcring_hot_keys_free()`.
+ *
+ * # Safety
+ * `c` must be NULL or a live client; `out` NULL or writable.
+ */
+mcring_status mcring_hot_keys_get(mcring_client *c, mcring_hot_keys **out);
+
+/**
+ * The number of keys in the snapshot; 0 if `hk` is NULL.
+ *
+ * # Safety
+ * `hk` must be NULL or a live snapshot.
+ */
+size_t mcring_hot_keys_count(const mcring_hot_keys *hk);
+
+/**
+ * Key `i` of the snapshot (`0..mcring_hot_keys_count()`), valid until the
+ * snapshot is freed; NULL if `hk` is NULL or `i` is out of range.
+ *
+ * # Safety
+ * `hk` must be NULL or a live snapshot.
+ */
+const mcring_hot_key *mcring_hot_keys_at(const mcring_hot_keys *hk, size_t i);
+
+/**
+ * Frees a snapshot. NULL is a no-op.
+ *
+ * # Safety
+ * `hk` must be NULL or a live snapshot, not used afterwards.
+ */
+void mcring_hot_keys_free(mcring_hot_keys *hk);
+
+/**
  * The message of the last call on this thread that failed (returned a
  * status other than `MCRING_OK`, `MCRING_NOT_FOUND`, `MCRING_NOT_STORED`
  * or `MCRING_EXISTS`), e.g. `bad key "a b": key contains space 0x20 at
@@ -1082,6 +1587,210 @@ mcring_status mcring_client_new_with_config(const mcring_config *config, mcring_
  * keep it. Never NULL.
  */
 const char *mcring_last_error(void);
+
+/**
+ * Reads `key` through a lease.
+ *
+ * - `MCRING_OK`: `*value_out` is the value (the caller frees it with
+ *   `mcring_value_free()`); `*lease_out` is NULL.
+ * - `MCRING_STALE`: `*value_out` is a stale value, served while another
+ *   caller recomputes it; `*lease_out` is NULL.
+ * - `MCRING_LEASE`: this caller must compute the value: `*lease_out` is
+ *   the lease, to pass to `mcring_lease_fill()` or `mcring_lease_release()`;
+ *   `*value_out` is the previous value (stale, or about to expire) if there
+ *   is one, else NULL.
+ * - an error status (`MCRING_BAD_KEY`, `MCRING_TIMEOUT`,
+ *   `MCRING_SERVER_ERROR` from a server without the meta protocol, ...);
+ *   both out-pointers are NULL.
+ *
+ * When another caller holds the lease of a missing key, this call waits
+ * for its value (sleeping between polls from 2 ms up to a few ms; callers
+ * of one process share one wait), at most twice `lease_ttl` plus a second,
+ * then hands out a lease whose fill is not stored.
+ *
+ * # Safety
+ * `c` must be NULL or a live client; `key` NULL or `key_len` readable
+ * bytes; `options` NULL or a valid struct; `value_out` and `lease_out`
+ * NULL or writable.
+ */
+mcring_status mcring_get_or_lease(mcring_client *c,
+                                  const char *key,
+                                  size_t key_len,
+                                  const mcring_lease_options *options,
+                                  mcring_value **value_out,
+                                  mcring_lease **lease_out);
+
+/**
+ * `mcring_get_or_lease()` for `key` placed by `server_key` (NULL or
+ * empty: by the key), as libmemcached's `*_by_key` functions place; the
+ * lease is taken, waited for and filled on that server.
+ *
+ * # Safety
+ * As for `mcring_get_or_lease()`; `server_key` NULL or `server_key_len`
+ * readable bytes.
+ */
+mcring_status mcring_get_or_lease_by_key(mcring_client *c,
+                                         const char *server_key,
+                                         size_t server_key_len,
+                                         const char *key,
+                                         size_t key_len,
+                                         const mcring_lease_options *options,
+                                         mcring_value **value_out,
+                                         mcring_lease **lease_out);
+
+/**
+ * Stores the value computed under `lease` with client `flags` and
+ * `ttl_seconds` (spread by the client's `ttl_jitter`, extended by the
+ * lease's stale time), on the lease's copy only if the lease still holds,
+ * then on the key's other copies. Callers of this process waiting for the
+ * key get it at once. Consumes the lease, whatever the outcome.
+ *
+ * Returns `MCRING_OK` (stored), `MCRING_EXISTS` (a newer write came first:
+ * nothing stored), `MCRING_NOT_FOUND` (the key was deleted or the lease
+ * expired meanwhile: nothing stored), `MCRING_STORED_ELSEWHERE` (stored on
+ * a failover target), `MCRING_NOT_STORED` (a lease that could not be had:
+ * nothing stored), or an error (`MCRING_BAD_VALUE` for a value over
+ * `max_value_bytes`, which also gives the lease back;
+ * `MCRING_INVALID_ARGUMENT` for a lease of another client).
+ *
+ * # Safety
+ * `c` must be NULL or a live client; `lease` NULL or a lease handed out by
+ * `mcring_get_or_lease()` and not consumed yet (it is freed here; NULL
+ * returns `MCRING_INVALID_ARGUMENT`); `value` NULL or `value_len` readable
+ * bytes.
+ */
+mcring_status mcring_lease_fill(mcring_client *c,
+                                mcring_lease *lease,
+                                const uint8_t *value,
+                                size_t value_len,
+                                uint32_t flags,
+                                uint32_t ttl_seconds);
+
+/**
+ * Gives `lease` back unfilled (computing the value failed), so that
+ * another caller wins it at once instead of after `lease_ttl`. Consumes
+ * the lease. Returns `MCRING_OK`, or an error status.
+ *
+ * # Safety
+ * As for `mcring_lease_fill()`.
+ */
+mcring_status mcring_lease_release(mcring_client *c, mcring_lease *lease);
+
+/**
+ * Marks `key` stale on every copy for `stale_ttl_seconds` instead of
+ * deleting it: readers through `mcring_get_or_lease()` get the old value
+ * at once (`MCRING_STALE`) while one of them recomputes it, so an update
+ * causes no stampede. A `stale_ttl_seconds` of 0 deletes the key.
+ *
+ * Returns `MCRING_OK`, `MCRING_NOT_FOUND` (no copy held the key),
+ * `MCRING_STORED_ELSEWHERE`, or an error status.
+ *
+ * # Safety
+ * `c` must be NULL or a live client; `key` NULL or `key_len` readable
+ * bytes.
+ */
+mcring_status mcring_invalidate(mcring_client *c,
+                                const char *key,
+                                size_t key_len,
+                                uint32_t stale_ttl_seconds);
+
+/**
+ * Replaces the server list with `servers`: whitespace-separated server
+ * tokens as in a config string (`host:port[:weight]`, `[v6addr]:port`,
+ * `/path/to.sock`, `dns+NAME:PORT`, `srv+NAME`), no options. With `drain`,
+ * servers that leave are still read (and their keys moved) until
+ * `migration_s` has passed. An empty string empties the list.
+ *
+ * Returns `MCRING_OK`, `MCRING_BAD_CONFIG` (the list is unchanged; the
+ * token in `mcring_last_error()`), or `MCRING_INVALID_ARGUMENT` for NULL.
+ *
+ * # Safety
+ * `c` must be NULL or a live client; `servers` NULL or a NUL-terminated
+ * string.
+ */
+mcring_status mcring_client_set_servers(mcring_client *c, const char *servers, bool drain);
+
+/**
+ * Adds one server or DNS source (a token as for
+ * `mcring_client_set_servers()`).
+ *
+ * Returns `MCRING_OK`, `MCRING_BAD_CONFIG`, or `MCRING_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `c` must be NULL or a live client; `server` NULL or a NUL-terminated
+ * string.
+ */
+mcring_status mcring_client_add_server(mcring_client *c, const char *server);
+
+/**
+ * Removes the server named `server` (`host:port`, as
+ * `mcring_server_info()` names it) or a DNS source (its `dns+`/`srv+`
+ * token). With `drain`, it is still read until `migration_s` has passed:
+ * a graceful removal.
+ *
+ * Returns `MCRING_OK`, `MCRING_BAD_CONFIG` (no such server), or
+ * `MCRING_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `c` must be NULL or a live client; `server` NULL or a NUL-terminated
+ * string.
+ */
+mcring_status mcring_client_remove_server(mcring_client *c, const char *server, bool drain);
+
+/**
+ * The client's counters and latency histograms in Prometheus text
+ * exposition format (version 0.0.4), rendered by the engine exactly as
+ * every mcring binding and `mcring exporter --shm` render them: families
+ * `mcring_client_*_total{server}` and
+ * `mcring_client_request_duration_seconds{server,command}`.
+ *
+ * On success `*out` is a new value holding the text (`mcring_value_data()`,
+ * `mcring_value_len()`; not NUL-terminated), freed with
+ * `mcring_value_free()`. Returns `MCRING_OK`, or `MCRING_INVALID_ARGUMENT`
+ * if a pointer is NULL.
+ *
+ * # Safety
+ * `c` must be NULL or a live client; `out` NULL or writable.
+ */
+mcring_status mcring_metrics_prometheus(mcring_client *c, mcring_value **out);
+
+/**
+ * Maps the shared metrics area at `path` (a file, created if needed; on
+ * tmpfs such as `/dev/shm/...` it never touches a disk) for this process
+ * and every process forked from it afterwards. Clients created afterwards
+ * add every count and latency to their server's slot there as well as to
+ * their own, so `mcring exporter --shm PATH` (or
+ * `mcring_shared_metrics_prometheus()`) shows what all the processes of a
+ * pool saw.
+ *
+ * Call it once in the parent before workers fork (PHP-FPM's master at
+ * module start-up). Again with the same path it is a no-op. Clients
+ * created before the first call do not add to the area.
+ *
+ * Returns `MCRING_OK`; `MCRING_INVALID_ARGUMENT` if `path` is NULL or
+ * empty; `MCRING_BAD_CONFIG` if the file cannot be opened, created or
+ * mapped, or another path was given before (the message says why).
+ *
+ * # Safety
+ * `path` must be NULL or a NUL-terminated string.
+ */
+mcring_status mcring_shared_metrics_init(const char *path);
+
+/**
+ * The metrics of every process using the shared metrics area at `path`,
+ * in Prometheus text format (the same families as
+ * `mcring_metrics_prometheus()`, summed over the processes; servers sorted
+ * by name). Reading maps the file read-only and never writes it.
+ *
+ * On success `*out` is a new value holding the text, freed with
+ * `mcring_value_free()`. Returns `MCRING_OK`; `MCRING_INVALID_ARGUMENT` if
+ * a pointer is NULL or `path` is empty; `MCRING_BAD_CONFIG` if the file
+ * cannot be read or is not a metrics area of this libmcring version.
+ *
+ * # Safety
+ * `path` must be NULL or a NUL-terminated string; `out` NULL or writable.
+ */
+mcring_status mcring_shared_metrics_prometheus(const char *path, mcring_value **out);
 
 /**
  * Fetches `count` keys (`keys[i]` of `key_lens[i]` bytes) in one fan-out.
@@ -1229,8 +1938,9 @@ mcring_status mcring_health(mcring_client *c, mcring_health_cb on_server, void *
 mcring_status mcring_shared_health_init(void);
 
 /**
- * Takes a snapshot of the client's counters (per server, and their sum).
- * Counting is cheap and always on; this makes no request.
+ * Takes a snapshot of the client's counters and latency histograms (per
+ * server, and the counters' sum). Counting is cheap and always on; this
+ * makes no request.
  *
  * On success `*out` is a new snapshot the caller owns and must free with
  * `mcring_stats_free()`. Returns `MCRING_OK`, or `MCRING_INVALID_ARGUMENT`
@@ -1287,6 +1997,35 @@ const mcring_counters *mcring_stats_server(const mcring_stats *stats, size_t ind
 const mcring_counters *mcring_stats_total(const mcring_stats *stats);
 
 /**
+ * The latency histogram of server `index` for command class `class` (see
+ * `mcring_command_class_name()`), valid as long as the snapshot; NULL if
+ * either is out of range or `stats` is NULL.
+ *
+ * # Safety
+ * `stats` must be NULL or a live snapshot.
+ */
+const mcring_histogram *mcring_stats_latency(const mcring_stats *stats,
+                                             size_t index,
+                                             size_t class_);
+
+/**
+ * The name of command class number `class`: `"get"` (one-key reads),
+ * `"get_multi"` (multi-key reads, one request per server), `"store"`,
+ * `"delete"`, `"arith"` (incr, decr), `"touch"`, `"meta"` (reads with CAS
+ * and TTL for read-modify-write, incr/decr with an initial value); a
+ * static string, NULL from `MCRING_COMMAND_CLASSES` on. These are the
+ * `command` labels of the Prometheus metrics.
+ */
+const char *mcring_command_class_name(size_t class_);
+
+/**
+ * The upper bound, in seconds, of latency bucket `bucket`: 0.00001,
+ * 0.00002, 0.00005, 0.0001, ... 10, then INFINITY for the last bucket
+ * (`MCRING_LATENCY_BUCKETS - 1`); NAN past it.
+ */
+double mcring_latency_bound(size_t bucket);
+
+/**
  * The name of counter number `field` (`"gets"`, `"hits"`, ... in the
  * field order of `mcring_counters`), a static string; NULL past the last
  * counter, so a loop over `field = 0, 1, ...` until NULL visits them all.
@@ -1302,6 +2041,31 @@ const char *mcring_counter_name(size_t field);
  * `counters` must be NULL or a pointer from a live snapshot.
  */
 uint64_t mcring_counters_value(const mcring_counters *counters, size_t field);
+
+/**
+ * php-memcached's result code (`Memcached::RES_*`, libmemcached's
+ * `memcached_return_t`) for status `s` as the last call on this thread
+ * returned it: for a failure that call recorded, the code of its precise
+ * cause (`RES_SERVER_TEMPORARILY_DISABLED` for a server marked dead,
+ * `RES_E2BIG` for a value too large, `RES_CLIENT_ERROR` for a
+ * `CLIENT_ERROR` reply, ...); otherwise the code of the status's kind
+ * (`MCRING_OK` 0, `MCRING_NOT_FOUND` 16, `MCRING_NOT_STORED` 14,
+ * `MCRING_EXISTS` 12, `MCRING_BAD_KEY` 33, `MCRING_BAD_VALUE` -1001
+ * (`RES_PAYLOAD_FAILURE`), `MCRING_BAD_CONFIG` 43, `MCRING_INVALID_ARGUMENT`
+ * 38, `MCRING_TIMEOUT` 31, `MCRING_CONNECTION_ERROR` 3,
+ * `MCRING_SERVER_ERROR` 10, `MCRING_PROTOCOL_ERROR` 8, `MCRING_NO_SERVERS`
+ * 20, `MCRING_STORED_ELSEWHERE` -2001 and `MCRING_STALE` -2002 (mcring's
+ * own), `MCRING_LEASE` 16 (a miss to compute), other statuses 1
+ * (`RES_FAILURE`)). A number that is no status gives 1.
+ */
+int32_t mcring_memcached_code(mcring_status s);
+
+/**
+ * php-memcached's result code for status `s` itself, whatever the last call
+ * recorded: the codes listed for `mcring_memcached_code()`. For a status a
+ * binding made up itself (not returned by a libmcring call).
+ */
+int32_t mcring_status_memcached_code(mcring_status s);
 
 /**
  * The name of a status, e.g. `"MCRING_NOT_FOUND"`, as a static string.

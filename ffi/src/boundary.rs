@@ -13,12 +13,23 @@ use crate::status::mcring_status;
 pub(crate) struct Failure {
     pub status: mcring_status,
     pub message: String,
+    /// php-memcached's result code for the cause (`mcring_memcached_code()`).
+    pub code: i32,
 }
 
 impl Failure {
     /// A failure with this status and message.
     pub fn new(status: mcring_status, message: impl Into<String>) -> Failure {
-        Failure { status, message: message.into() }
+        Failure { status, message: message.into(), code: status.memcached_code() }
+    }
+
+    /// The failure for an engine error, as `status` reports it.
+    pub fn of_error(e: &mcring::Error) -> Failure {
+        Failure {
+            status: mcring_status::of_error(e),
+            message: e.to_string(),
+            code: mcring_status::memcached_code_of_error(e),
+        }
     }
 
     /// `MCRING_INVALID_ARGUMENT` for an argument that is NULL.
@@ -34,7 +45,7 @@ impl Failure {
 
 impl From<mcring::Error> for Failure {
     fn from(e: mcring::Error) -> Failure {
-        Failure::new(mcring_status::of_error(&e), e.to_string())
+        Failure::of_error(&e)
     }
 }
 
@@ -46,7 +57,11 @@ impl From<mcring::ConfigError> for Failure {
 
 impl From<mcring::value::ValueError> for Failure {
     fn from(e: mcring::value::ValueError) -> Failure {
-        Failure::new(mcring_status::MCRING_BAD_VALUE, e.to_string())
+        Failure {
+            status: mcring_status::MCRING_BAD_VALUE,
+            message: e.to_string(),
+            code: mcring_status::memcached_code_of_value_error(&e),
+        }
     }
 }
 
@@ -57,15 +72,21 @@ pub(crate) fn status_call(body: impl FnOnce() -> Result<mcring_status, Failure>)
     // Unwind safety: after a caught panic the only state left behind is the
     // engine's, which is atomics and mutexes (a poisoned mutex panics again
     // on the next use, and that is caught here too).
+    // The cause of an earlier call's failure must not be taken for this
+    // call's.
+    last_error::clear_code();
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(status)) => status,
         Ok(Err(failure)) => {
             last_error::set(&failure.message);
+            last_error::set_code(failure.status, failure.code);
             failure.status
         }
         Err(payload) => {
             last_error::set(&panic_message(payload.as_ref()));
-            mcring_status::MCRING_INTERNAL_ERROR
+            let status = mcring_status::MCRING_INTERNAL_ERROR;
+            last_error::set_code(status, status.memcached_code());
+            status
         }
     }
 }

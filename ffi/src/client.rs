@@ -1,6 +1,9 @@
 //! The client handle: creating, freeing, placement.
 
 use std::ffi::{c_char, CString};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use mcring::config::Transport;
 use mcring::{Client, ServerSpec};
@@ -20,23 +23,49 @@ use crate::status::mcring_status::{self, *};
 /// parent's.
 pub struct mcring_client {
     pub(crate) inner: Client,
-    /// The configured servers' names and hosts as C strings, for
-    /// `mcring_server_info()` to hand out for as long as the client lives.
-    server_strings: Vec<(CString, CString)>,
+    /// Every server's name and host as C strings, for `mcring_server_info()`
+    /// to hand out for as long as the client lives: kept (never freed) as
+    /// the server list changes. Lock-free, so a forked child never waits.
+    server_strings: ArcSwap<Vec<Arc<ServerStrings>>>,
+}
+
+/// One server's name and host as C strings.
+struct ServerStrings {
+    name: CString,
+    host: CString,
 }
 
 impl mcring_client {
     /// Wraps an engine client.
     pub(crate) fn new(inner: Client) -> mcring_client {
-        let server_strings =
-            inner.servers().iter().map(|s| (c_text(&s.name()), c_text(&s.host))).collect();
-        mcring_client { inner, server_strings }
+        mcring_client { inner, server_strings: ArcSwap::from_pointee(Vec::new()) }
+    }
+
+    /// The C strings of `spec`, alive as long as the client.
+    fn strings_of(&self, spec: &ServerSpec) -> Arc<ServerStrings> {
+        let name = c_text(&spec.name());
+        let host = c_text(&spec.host);
+        let known = |list: &[Arc<ServerStrings>]| {
+            list.iter().find(|s| s.name == name && s.host == host).cloned()
+        };
+        if let Some(s) = known(&self.server_strings.load()) {
+            return s;
+        }
+        let new = Arc::new(ServerStrings { name: name.clone(), host: host.clone() });
+        self.server_strings.rcu(|list| {
+            let mut list = Vec::clone(list);
+            if known(&list).is_none() {
+                list.push(new.clone());
+            }
+            list
+        });
+        known(&self.server_strings.load()).unwrap_or(new)
     }
 }
 
 /// A C string of configuration text, which never holds a NUL (it came from
 /// C strings); one would be escaped rather than cut the text short.
-fn c_text(text: &str) -> CString {
+pub(crate) fn c_text(text: &str) -> CString {
     CString::new(text.replace('\0', "\\0")).unwrap_or_default()
 }
 
@@ -200,17 +229,17 @@ pub unsafe extern "C" fn mcring_server_info(
         // SAFETY: forwarded from the caller.
         let handle = unsafe { args::borrow(c.cast_const(), "client") }?;
         let out = args::out(out, "out")?;
-        let count = handle.inner.servers().len();
-        let (Some(spec), Some((name, host))) =
-            (handle.inner.servers().get(index), handle.server_strings.get(index))
-        else {
+        let servers = handle.inner.servers();
+        let Some(spec) = servers.get(index) else {
             return Err(Failure::invalid(format!(
-                "server index {index} is out of range (the client has {count})"
+                "server index {index} is out of range (the client has {})",
+                servers.len()
             )));
         };
+        let strings = handle.strings_of(spec);
         let info = mcring_server {
-            name: name.as_ptr(),
-            host: host.as_ptr(),
+            name: strings.name.as_ptr(),
+            host: strings.host.as_ptr(),
             port: spec.port,
             weight: spec.weight,
             is_unix: spec.transport == Transport::Unix,
@@ -242,11 +271,7 @@ pub unsafe extern "C" fn mcring_server_index_for_key(
         // SAFETY: forwarded from the caller.
         let (c, key) = unsafe { (client(c)?, args::key(key, key_len)?) };
         let index = args::out(index, "index")?;
-        let owner: &ServerSpec = c.server_for(key)?;
-        let position =
-            c.servers().iter().position(|s| std::ptr::eq(s, owner)).ok_or_else(|| {
-                Failure::new(MCRING_INTERNAL_ERROR, "key owner is not a configured server")
-            })?;
+        let position = c.server_index_for(key)?;
         // SAFETY: `index` is non-NULL and the caller vouches it is writable.
         unsafe { index.as_ptr().write(position) };
         Ok(MCRING_OK)

@@ -193,6 +193,42 @@ pub unsafe extern "C" fn mcring_encode_php_serialized(
     unsafe { encode(c, || args::value(data, len).map(Value::PhpSerialized), user_flags, out) }
 }
 
+/// Encodes igbinary serializer output the caller made (php-memcached's
+/// type for `SERIALIZER_IGBINARY`; `MCRING_BAD_VALUE` in pylibmc format).
+/// As `mcring_encode_string()`.
+///
+/// # Safety
+/// As for `mcring_encode_string()`.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_encode_igbinary(
+    c: *mut mcring_client,
+    data: *const u8,
+    len: usize,
+    user_flags: u16,
+    out: *mut *mut mcring_value,
+) -> mcring_status {
+    // SAFETY: forwarded from the caller.
+    unsafe { encode(c, || args::value(data, len).map(Value::Igbinary), user_flags, out) }
+}
+
+/// Encodes msgpack serializer output the caller made (php-memcached's type
+/// for `SERIALIZER_MSGPACK`; `MCRING_BAD_VALUE` in pylibmc format). As
+/// `mcring_encode_string()`.
+///
+/// # Safety
+/// As for `mcring_encode_string()`.
+#[no_mangle]
+pub unsafe extern "C" fn mcring_encode_msgpack(
+    c: *mut mcring_client,
+    data: *const u8,
+    len: usize,
+    user_flags: u16,
+    out: *mut *mut mcring_value,
+) -> mcring_status {
+    // SAFETY: forwarded from the caller.
+    unsafe { encode(c, || args::value(data, len).map(Value::Msgpack), user_flags, out) }
+}
+
 /// Encodes an integer, stored as decimal text so that `mcring_incr()` and
 /// `mcring_decr()` work on it. As `mcring_encode_string()`.
 ///

@@ -154,7 +154,17 @@ pub unsafe extern "C" fn mcring_config_set_option(
         let (name, value) = unsafe { (args::c_str(name, "name")?, args::c_str(value, "value")?) };
         let (name, value) = (utf8(name, "option name")?, utf8(value, "option value")?);
         no_blanks(name, "option name")?;
-        no_blanks(value, "option value")?;
+        if mcring::config::is_secret_option(name) {
+            // Checked without echoing it.
+            if value.bytes().any(|b| b <= b' ' || b == 0x7f) {
+                return Err(Failure::new(
+                    MCRING_BAD_CONFIG,
+                    format!("option {name} contains whitespace or a control byte"),
+                ));
+            }
+        } else {
+            no_blanks(value, "option value")?;
+        }
         config.inner.set_option(name, value)?;
         Ok(MCRING_OK)
     })

@@ -1,12 +1,15 @@
 //! The message of the last failed call, kept per thread.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, CString};
 
 use crate::boundary::value_call;
+use crate::status::mcring_status;
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// The status of the last failure and php-memcached's code for its cause.
+    static LAST_CODE: Cell<Option<(mcring_status, i32)>> = const { Cell::new(None) };
 }
 
 /// Records `message` as this thread's last error.
@@ -15,6 +18,24 @@ pub(crate) fn set(message: &str) {
     let text = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
     // Fails only while the thread is being torn down; the message is lost.
     let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = text);
+}
+
+/// Records the last failure's status and php-memcached's code for it.
+pub(crate) fn set_code(status: mcring_status, code: i32) {
+    let _ = LAST_CODE.try_with(|c| c.set(Some((status, code))));
+}
+
+/// Forgets the last failure's code (at the start of every call).
+pub(crate) fn clear_code() {
+    let _ = LAST_CODE.try_with(|c| c.set(None));
+}
+
+/// php-memcached's code of the last failure, if it had this status.
+pub(crate) fn code_for(status: mcring_status) -> Option<i32> {
+    match LAST_CODE.try_with(Cell::get).ok().flatten() {
+        Some((s, code)) if s == status => Some(code),
+        _ => None,
+    }
 }
 
 /// The message of the last call on this thread that failed (returned a

@@ -19,11 +19,16 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 // In the order the header presents them.
+pub mod by_key;
 pub mod client;
 pub mod codec;
 pub mod commands;
 pub mod config;
+pub mod hot_keys;
 pub mod last_error;
+pub mod lease;
+pub mod membership;
+pub mod metrics;
 pub mod multi;
 pub mod servers;
 pub mod shared_health;

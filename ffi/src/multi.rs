@@ -65,7 +65,7 @@ pub struct mcring_set_item {
 ///
 /// # Safety
 /// A non-NULL `statuses` must have room for `count` statuses.
-unsafe fn multi_call(
+pub(crate) unsafe fn multi_call(
     statuses: *mut mcring_status,
     count: usize,
     body: impl FnOnce() -> Result<Vec<Result<mcring_status, mcring::Error>>, Failure>,
@@ -95,7 +95,7 @@ unsafe fn multi_call(
                 Ok(s) => s,
                 Err(e) => {
                     let status = mcring_status::of_error(&e);
-                    first_failure.get_or_insert(Failure::new(status, e.to_string()));
+                    first_failure.get_or_insert(Failure::of_error(&e));
                     status
                 }
             };

@@ -20,7 +20,7 @@ fn first_failure<'a>(
     mut results: impl Iterator<Item = Option<&'a mcring::Error>>,
 ) -> Result<mcring_status, Failure> {
     match results.find_map(|e| e) {
-        Some(e) => Err(Failure::from(e.clone())),
+        Some(e) => Err(Failure::of_error(e)),
         None => Ok(MCRING_OK),
     }
 }

@@ -38,6 +38,24 @@ export MCRING_TEST_STOPPED="127.0.0.1:$stopped_port"
 export MCRING_TEST_CLOSED="127.0.0.1:$closed_port"
 echo "memcached on $port1 and $port2; stopped (SIGSTOP) on $stopped_port; closed port $closed_port"
 
+# TLS (-Z) with a login (-Y), and TLS with a certificate of another CA.
+bash "$HERE/../tls/make-pki.sh" "$WORK/pki"
+export MCRING_TEST_PKI="$WORK/pki" MCRING_TEST_SECRET="c-secret-7Hq2"
+printf 'app:%s\n' "$MCRING_TEST_SECRET" >"$WORK/authfile"
+MEMCACHED_EXTRA="-Z -o ssl_chain_cert=$WORK/pki/server.pem,ssl_key=$WORK/pki/server.key -Y $WORK/authfile"
+start_memcached; export MCRING_TEST_TLS_AUTH="127.0.0.1:$STARTED_PORT"
+MEMCACHED_EXTRA="-Z -o ssl_chain_cert=$WORK/pki/server-other-ca.pem,ssl_key=$WORK/pki/server-other-ca.key"
+start_memcached; export MCRING_TEST_TLS_OTHER="127.0.0.1:$STARTED_PORT"
+MEMCACHED_EXTRA="-Z -o ssl_chain_cert=$WORK/pki/server-expired.pem,ssl_key=$WORK/pki/server-expired.key"
+start_memcached; export MCRING_TEST_TLS_EXPIRED="127.0.0.1:$STARTED_PORT"
+MEMCACHED_EXTRA="-Z -o ssl_chain_cert=$WORK/pki/server.pem,ssl_key=$WORK/pki/server.key"
+MEMCACHED_EXTRA+=",ssl_ca_cert=$WORK/pki/ca.pem,ssl_verify_mode=2"
+start_memcached; export MCRING_TEST_TLS_CLIENT_CERT="127.0.0.1:$STARTED_PORT"
+MEMCACHED_EXTRA=
+echo "TLS with a login on $MCRING_TEST_TLS_AUTH; TLS with another CA's certificate on" \
+  "$MCRING_TEST_TLS_OTHER, an expired one on $MCRING_TEST_TLS_EXPIRED; client certificates" \
+  "required on $MCRING_TEST_TLS_CLIENT_CERT"
+
 say "exports and header agree"
 header="$PREFIX/include/libmcring.h"
 declared="$(grep -oE '\bmcring_[a-z0-9_]+\(' "$header" | tr -d '(' | sort -u)"
@@ -57,10 +75,11 @@ say "build"
 CFLAGS=(-std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -g -O1 -pthread)
 read -ra MCRING <<<"$(pkg-config --cflags --libs mcring)"
 read -ra MEMCACHED_LIB <<<"$(pkg-config --cflags --libs libmemcached)"
-TESTS=(test_commands test_errors test_multi test_threads test_fork test_shared_health test_placement)
+TESTS=(test_commands test_errors test_multi test_by_key test_threads test_fork test_shared_health test_metrics test_placement
+  test_lease test_tls test_membership)
 for t in "${TESTS[@]}"; do
   extra=()
-  [[ "$t" == test_placement ]] && extra=("${MEMCACHED_LIB[@]}")
+  [[ "$t" == test_placement || "$t" == test_membership ]] && extra=("${MEMCACHED_LIB[@]}")
   cc "${CFLAGS[@]}" -o "$WORK/$t" "$HERE/$t.c" "${MCRING[@]}" "${extra[@]}"
 done
 # The same program linked statically: libmcring.a plus what it needs.
@@ -95,7 +114,7 @@ if [[ "${VALGRIND:-1}" != 0 ]]; then
   # The placement comparison is exhaustive above; a sample is enough here.
   export MCRING_TEST_KEYS=200
   for t in "${TESTS[@]}"; do
-    run "valgrind $t" valgrind --quiet --leak-check=full \
+    run "valgrind $t" valgrind --quiet --leak-check=full --suppressions="$HERE/valgrind.supp" \
       --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
       "$WORK/$t"
   done

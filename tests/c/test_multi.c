@@ -95,6 +95,19 @@ static void multi_commands(mcring_client *c) {
   for (size_t i = 0; i < NKEYS; i++) none &= seen.hits[i] == 0;
   CHECK(none);
 
+  /* Quiet deletes: every key sent, the missing ones too; gone after. */
+  CHECK_STATUS(mcring_set_multi(c, items, NKEYS, 0, NULL), MCRING_OK);
+  CHECK_STATUS(mcring_delete_multi_noreply_by_key(c, NULL, 0, keys, key_lens, NKEYS, statuses),
+               MCRING_OK);
+  right = 1;
+  for (size_t i = 0; i < NKEYS; i++) right &= statuses[i] == MCRING_OK;
+  CHECK(right);
+  memset(&seen, 0, sizeof seen);
+  CHECK_STATUS(mcring_get_multi(c, keys, key_lens, NKEYS, on_value, &seen, NULL), MCRING_OK);
+  none = 1;
+  for (size_t i = 0; i < NKEYS; i++) none &= seen.hits[i] == 0;
+  CHECK(none);
+
   /* Store them all again, with a TTL. */
   CHECK_STATUS(mcring_set_multi(c, items, NKEYS, 3600, NULL), MCRING_OK);
   memset(&seen, 0, sizeof seen);
@@ -306,9 +319,11 @@ static void counters(void) {
     if (strcmp(name, "hits") == 0) by_name &= value == 10;
     if (strcmp(name, "read_repairs") == 0) by_name &= value == 0;
   }
-  CHECK(fields == 19 && by_name);
+  CHECK(fields == 36 && by_name);
   CHECK(strcmp(mcring_counter_name(0), "gets") == 0);
-  CHECK(mcring_counters_value(total, 19) == 0);
+  CHECK(strcmp(mcring_counter_name(33), "too_large") == 0);
+  CHECK(strcmp(mcring_counter_name(35), "warmup_hits") == 0);
+  CHECK(mcring_counters_value(total, 36) == 0);
   mcring_stats_free(stats);
   mcring_client_free(c);
 }
