@@ -63,6 +63,6 @@ if test "$PHP_MCRING" != "no"; then
 
   PHP_SUBST([MCRING_SHARED_LIBADD])
   PHP_NEW_EXTENSION([mcring],
-    [mcring.c mcring_client.c mcring_commands.c mcring_multi.c mcring_servers.c mcring_persistent.c mcring_values.c],
+    [mcring.c mcring_client.c mcring_codes.c mcring_commands.c mcring_lease.c mcring_multi.c mcring_servers.c mcring_membership.c mcring_report.c mcring_persistent.c mcring_values.c mcring_memcached.c mcring_memcached_options.c mcring_memcached_connection.c mcring_memcached_commands.c mcring_memcached_multi.c mcring_memcached_servers.c mcring_memcached_values.c mcring_session.c],
     [$ext_shared],, [-Wall -Wextra -Wno-unused-parameter])
 fi

@@ -8,7 +8,6 @@
 #include "zend_exceptions.h"
 #include "zend_smart_str.h"
 
-#include "mcring_arginfo.h"
 
 zend_class_entry *mcring_client_ce;
 zend_class_entry *mcring_exception_ce;
@@ -28,6 +27,7 @@ static zend_object *mcring_object_create(zend_class_entry *ce)
 	o->std.handlers = &mcring_object_handlers;
 	o->serializer = MCRING_SERIALIZER_JSON;
 	o->status = MCRING_OK;
+	o->code = MCRING_RES_SUCCESS;
 	return &o->std;
 }
 
@@ -63,9 +63,11 @@ void mcring_result_message(mcring_object *o, mcring_status status, zend_string *
 	if (o->message != NULL) {
 		zend_string_release(o->message);
 	}
+	/* A message of the extension's own means no libmcring call failed. */
+	o->code = message != NULL ? mcring_res_of_own(status) : mcring_res_of(status);
 	if (message == NULL && status != MCRING_OK && status != MCRING_NOT_FOUND
 		&& status != MCRING_NOT_STORED && status != MCRING_EXISTS
-		&& status != MCRING_STORED_ELSEWHERE) {
+		&& status != MCRING_STORED_ELSEWHERE && status != MCRING_STALE) {
 		message = zend_string_init(mcring_last_error(), strlen(mcring_last_error()), 0);
 	}
 	o->status = status;
@@ -76,6 +78,7 @@ void mcring_result(mcring_object *o, mcring_status status)
 {
 	if (status == MCRING_OK && o->message == NULL) {
 		o->status = MCRING_OK; /* the common case, kept cheap */
+		o->code = MCRING_RES_SUCCESS;
 		return;
 	}
 	mcring_result_message(o, status, NULL);
@@ -96,29 +99,35 @@ zend_string *mcring_key_of(zend_string *str_key, zend_ulong num_key)
 	return str_key != NULL ? zend_string_copy(str_key) : zend_long_to_str((zend_long) num_key);
 }
 
-/* Throws McRing\Exception with a status as its code. */
+/* Throws McRing\Exception with a status's result code as its code. */
 static void throw_config_error(mcring_status status, const char *message)
 {
-	zend_throw_exception(mcring_exception_ce, message, (zend_long) status);
+	zend_throw_exception(mcring_exception_ce, message, (zend_long) mcring_res_of_own(status));
 }
 
 /* Refuses text that would not stay one token of a config string (an
    option's value may be empty: "prefix=" is no prefix). */
-static bool one_token(const char *what, zend_string *text, bool is_value)
+static bool one_token(const char *what, zend_string *text, bool is_value, bool shown)
 {
 	if (ZSTR_LEN(text) == 0 && !is_value) {
-		zend_throw_exception_ex(mcring_exception_ce, MCRING_BAD_CONFIG, "%s is empty", what);
+		zend_throw_exception_ex(mcring_exception_ce, MCRING_RES_PARSE_ERROR, "%s is empty", what);
 		return false;
 	}
 	for (size_t i = 0; i < ZSTR_LEN(text); i++) {
 		unsigned char c = (unsigned char) ZSTR_VAL(text)[i];
-		if (c <= ' ' || c == 0x7f) {
+		if ((c <= ' ' || c == 0x7f) && !shown) {
+			/* A secret (the password) is never echoed. */
 			zend_throw_exception_ex(mcring_exception_ce, MCRING_BAD_CONFIG,
+				"%s contains whitespace or a control byte", what);
+			return false;
+		}
+		if (c <= ' ' || c == 0x7f) {
+			zend_throw_exception_ex(mcring_exception_ce, MCRING_RES_PARSE_ERROR,
 				"%s \"%s\" contains whitespace or control byte 0x%02x", what, ZSTR_VAL(text), c);
 			return false;
 		}
 		if (c == '=' && !is_value) {
-			zend_throw_exception_ex(mcring_exception_ce, MCRING_BAD_CONFIG,
+			zend_throw_exception_ex(mcring_exception_ce, MCRING_RES_PARSE_ERROR,
 				"%s \"%s\" contains '='", what, ZSTR_VAL(text));
 			return false;
 		}
@@ -141,7 +150,7 @@ static zend_string *option_text(zend_string *name, zval *value)
 	case IS_FALSE:
 		return zend_string_init(ZEND_STRL("false"), 0);
 	default:
-		zend_throw_exception_ex(mcring_exception_ce, MCRING_BAD_CONFIG,
+		zend_throw_exception_ex(mcring_exception_ce, MCRING_RES_PARSE_ERROR,
 			"option \"%s\" must be a string, an int or a bool, %s given", ZSTR_VAL(name),
 			zend_zval_type_name(value));
 		return NULL;
@@ -169,13 +178,13 @@ static zend_string *config_string(zend_string *servers_text, HashTable *servers_
 		ZEND_HASH_FOREACH_VAL(servers_list, server) {
 			ZVAL_DEREF(server);
 			if (Z_TYPE_P(server) != IS_STRING) {
-				zend_throw_exception_ex(mcring_exception_ce, MCRING_BAD_CONFIG,
+				zend_throw_exception_ex(mcring_exception_ce, MCRING_RES_PARSE_ERROR,
 					"server #%" PRIu32 " must be a string \"host:port[:weight]\", %s given",
 					position, zend_zval_type_name(server));
 				smart_str_free(&config);
 				return NULL;
 			}
-			if (!one_token("server", Z_STR_P(server), false)) {
+			if (!one_token("server", Z_STR_P(server), false, true)) {
 				smart_str_free(&config);
 				return NULL;
 			}
@@ -191,15 +200,16 @@ static zend_string *config_string(zend_string *servers_text, HashTable *servers_
 		zval *value;
 		ZEND_HASH_FOREACH_KEY_VAL(options, index, name, value) {
 			if (name == NULL) {
-				zend_throw_exception_ex(mcring_exception_ce, MCRING_BAD_CONFIG,
+				zend_throw_exception_ex(mcring_exception_ce, MCRING_RES_PARSE_ERROR,
 					"option names are strings (like 'replicas'), got the int key " ZEND_ULONG_FMT,
 					index);
 				smart_str_free(&config);
 				return NULL;
 			}
 			zend_string *text = option_text(name, value);
-			if (text == NULL || !one_token("option name", name, false)
-				|| !one_token("option value", text, true)) {
+			if (text == NULL || !one_token("option name", name, false, true)
+				|| !one_token("option value", text, true,
+					!zend_string_equals_literal(name, "password"))) {
 				if (text != NULL) {
 					zend_string_release(text);
 				}
@@ -277,6 +287,7 @@ PHP_METHOD(McRing_Client, __construct)
 	o->serializer = serializer;
 	o->pristine = created;
 	o->status = MCRING_OK;
+	o->code = MCRING_RES_SUCCESS;
 }
 
 PHP_METHOD(McRing_Client, getResultCode)
@@ -286,7 +297,7 @@ PHP_METHOD(McRing_Client, getResultCode)
 	if (o == NULL) {
 		RETURN_THROWS();
 	}
-	RETURN_LONG((zend_long) o->status);
+	RETURN_LONG((zend_long) o->code);
 }
 
 PHP_METHOD(McRing_Client, getResultMessage)
@@ -305,6 +316,8 @@ PHP_METHOD(McRing_Client, getResultMessage)
 	case MCRING_NOT_STORED: RETURN_STRING("NOT STORED");
 	case MCRING_EXISTS: RETURN_STRING("DATA EXISTS");
 	case MCRING_STORED_ELSEWHERE: RETURN_STRING("STORED ELSEWHERE");
+	case MCRING_STALE: RETURN_STRING("STALE");
+	case MCRING_AUTH_FAILED: RETURN_STRING("AUTHENTICATION FAILURE");
 	default: RETURN_STRING(mcring_status_name(o->status));
 	}
 }
@@ -341,16 +354,17 @@ PHP_METHOD(McRing_Client, close)
 	RETURN_BOOL(status == MCRING_OK);
 }
 
-void mcring_client_startup(int module_number)
+void mcring_client_startup(int module_number, zend_class_entry *client_ce,
+	zend_class_entry *exception_ce)
 {
 	mcring_persistent_startup(module_number);
 
-	mcring_client_ce = register_class_McRing_Client();
+	mcring_client_ce = client_ce;
 	mcring_client_ce->create_object = mcring_object_create;
 	memcpy(&mcring_object_handlers, zend_get_std_object_handlers(), sizeof(zend_object_handlers));
 	mcring_object_handlers.offset = XtOffsetOf(mcring_object, std);
 	mcring_object_handlers.free_obj = mcring_object_free;
 	mcring_object_handlers.clone_obj = NULL;
 
-	mcring_exception_ce = register_class_McRing_Exception(spl_ce_RuntimeException);
+	mcring_exception_ce = exception_ce;
 }

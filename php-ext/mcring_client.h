@@ -7,6 +7,7 @@
 #include "php.h"
 #include <libmcring.h>
 
+#include "mcring_codes.h"
 #include "mcring_persistent.h"
 
 /* A McRing\Client object. */
@@ -19,8 +20,10 @@ typedef struct {
 	mcring_serializer serializer;
 	/* Whether this object created its client (php-memcached's isPristine). */
 	bool pristine;
-	/* The outcome of the last call, for getResultCode(). */
+	/* The outcome of the last call. */
 	mcring_status status;
+	/* Its php-memcached result code, for getResultCode(). */
+	int code;
 	/* Its message, or NULL when the status speaks for itself. */
 	zend_string *message;
 	zend_object std;
@@ -29,8 +32,9 @@ typedef struct {
 extern zend_class_entry *mcring_client_ce;
 extern zend_class_entry *mcring_exception_ce;
 
-/* Registers the classes and the persistent resource type. */
-void mcring_client_startup(int module_number);
+/* Sets up the registered classes and the persistent resource type. */
+void mcring_client_startup(int module_number, zend_class_entry *client_ce,
+	zend_class_entry *exception_ce);
 
 /* The object behind $this, or NULL (with an Error thrown) if its
    constructor did not run. */
@@ -54,6 +58,10 @@ void mcring_result_message(mcring_object *o, mcring_status status, zend_string *
 /* A time to live or delay argument as libmcring takes it, or false with a
    ValueError thrown. */
 bool mcring_seconds_arg(zend_long seconds, uint32_t arg_num, uint32_t *out);
+
+/* The client's hot keys as getHotKeys() returns them, into `out` (an array
+   in any case); the status of libmcring's call. */
+mcring_status mcring_hot_keys_array(mcring_client *client, zval *out);
 
 /* An array element's key as a string (an integer key as its digits). */
 zend_string *mcring_key_of(zend_string *str_key, zend_ulong num_key);

@@ -262,7 +262,7 @@ PHP_METHOD(McRing_Client, deleteMulti)
 		if (statuses[i] == MCRING_OK) {
 			ZVAL_TRUE(&result);
 		} else {
-			ZVAL_LONG(&result, (zend_long) statuses[i]);
+			ZVAL_LONG(&result, (zend_long) mcring_res_of(statuses[i]));
 		}
 		zend_symtable_update(Z_ARRVAL_P(return_value), keys.keys[i], &result);
 	}

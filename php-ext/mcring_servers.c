@@ -3,68 +3,12 @@
  * server list, flush, memcached's statistics and versions, health probes,
  * and the client's own counters.
  *
- * libmcring reports per server through callbacks while its request is in
- * progress; they only copy strings with malloc() into a row list, which
- * becomes PHP arrays after the call returns.
+ * libmcring reports per server through callbacks; see mcring_report.h.
  */
 #include "mcring_client.h"
+#include "mcring_report.h"
 
 #include "zend_exceptions.h"
-
-/* One server's report: up to three strings and two numbers. */
-typedef struct {
-	char *text[3];
-	int64_t number[2];
-} report_row;
-
-typedef struct {
-	report_row *rows;
-	size_t len, cap;
-	bool out_of_memory;
-} report;
-
-static char *copy_text(const char *text, bool *failed)
-{
-	if (text == NULL) {
-		return NULL;
-	}
-	char *copy = strdup(text);
-	if (copy == NULL) {
-		*failed = true;
-	}
-	return copy;
-}
-
-static void report_add(report *r, const char *a, const char *b, const char *c, int64_t n0,
-	int64_t n1)
-{
-	if (r->len == r->cap) {
-		size_t cap = r->cap == 0 ? 16 : r->cap * 2;
-		report_row *rows = realloc(r->rows, cap * sizeof(report_row));
-		if (rows == NULL) {
-			r->out_of_memory = true;
-			return;
-		}
-		r->rows = rows;
-		r->cap = cap;
-	}
-	report_row *row = &r->rows[r->len++];
-	row->text[0] = copy_text(a, &r->out_of_memory);
-	row->text[1] = copy_text(b, &r->out_of_memory);
-	row->text[2] = copy_text(c, &r->out_of_memory);
-	row->number[0] = n0;
-	row->number[1] = n1;
-}
-
-static void report_free(report *r)
-{
-	for (size_t i = 0; i < r->len; i++) {
-		free(r->rows[i].text[0]);
-		free(r->rows[i].text[1]);
-		free(r->rows[i].text[2]);
-	}
-	free(r->rows);
-}
 
 /* The outcome of a report-making call: its status, or an out-of-memory. */
 static void report_result(mcring_object *o, mcring_status status, const report *r)
@@ -267,7 +211,7 @@ PHP_METHOD(McRing_Client, getHealth)
 		zval health;
 		array_init_size(&health, 4);
 		add_assoc_bool(&health, "alive", row->number[0] == MCRING_OK);
-		add_assoc_long(&health, "result_code", (zend_long) row->number[0]);
+		add_assoc_long(&health, "result_code", (zend_long) mcring_res_of((mcring_status) row->number[0]));
 		add_assoc_long(&health, "latency_us", (zend_long) row->number[1]);
 		add_assoc_string(&health, "error", row->text[1] != NULL ? row->text[1] : "");
 		zend_symtable_str_update(Z_ARRVAL_P(return_value), row->text[0], strlen(row->text[0]),
@@ -287,6 +231,28 @@ static void add_counters(zval *array, const mcring_counters *counters)
 	}
 }
 
+/* One latency histogram: ['count' => n, 'sum' => seconds, 'buckets' =>
+   [[upper bound in seconds, cumulative count], ...]], as Prometheus' `le`
+   buckets, INF last. */
+static void add_histogram(zval *array, const mcring_histogram *h)
+{
+	array_init_size(array, 3);
+	zval buckets;
+	array_init_size(&buckets, MCRING_LATENCY_BUCKETS);
+	uint64_t cumulative = 0;
+	for (size_t b = 0; b < MCRING_LATENCY_BUCKETS; b++) {
+		cumulative += h->counts[b];
+		zval bucket;
+		array_init_size(&bucket, 2);
+		add_next_index_double(&bucket, mcring_latency_bound(b));
+		add_next_index_long(&bucket, cumulative > ZEND_LONG_MAX ? ZEND_LONG_MAX : (zend_long) cumulative);
+		add_next_index_zval(&buckets, &bucket);
+	}
+	add_assoc_long(array, "count", h->count > ZEND_LONG_MAX ? ZEND_LONG_MAX : (zend_long) h->count);
+	add_assoc_double(array, "sum", (double) h->sum_ns / 1e9);
+	add_assoc_zval(array, "buckets", &buckets);
+}
+
 PHP_METHOD(McRing_Client, getClientStats)
 {
 	ZEND_PARSE_PARAMETERS_NONE();
@@ -297,11 +263,11 @@ PHP_METHOD(McRing_Client, getClientStats)
 	mcring_stats *stats = NULL;
 	mcring_status status = mcring_stats_get(o->client, &stats);
 	mcring_result(o, status);
-	array_init_size(return_value, 2);
+	array_init_size(return_value, 4);
 	if (status != MCRING_OK) {
 		return;
 	}
-	zval total, servers;
+	zval total, servers, latency;
 	add_counters(&total, mcring_stats_total(stats));
 	add_assoc_zval(return_value, "total", &total);
 	array_init(&servers);
@@ -312,5 +278,23 @@ PHP_METHOD(McRing_Client, getClientStats)
 		zend_symtable_str_update(Z_ARRVAL(servers), name, strlen(name), &counters);
 	}
 	add_assoc_zval(return_value, "servers", &servers);
+	/* ['latency' => ["host:port" => [class => histogram]]]. */
+	array_init(&latency);
+	for (size_t i = 0; i < mcring_stats_server_count(stats); i++) {
+		zval classes;
+		array_init_size(&classes, MCRING_COMMAND_CLASSES);
+		for (size_t c = 0; mcring_command_class_name(c) != NULL; c++) {
+			zval h;
+			add_histogram(&h, mcring_stats_latency(stats, i, c));
+			add_assoc_zval(&classes, mcring_command_class_name(c), &h);
+		}
+		const char *name = mcring_stats_server_name(stats, i);
+		zend_symtable_str_update(Z_ARRVAL(latency), name, strlen(name), &classes);
+	}
+	add_assoc_zval(return_value, "latency", &latency);
 	mcring_stats_free(stats);
+	/* ['hot_keys' => getHotKeys()]: [] unless hot_keys=N counts reads. */
+	zval hot;
+	mcring_hot_keys_array(o->client, &hot);
+	add_assoc_zval(return_value, "hot_keys", &hot);
 }

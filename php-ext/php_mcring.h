@@ -8,6 +8,8 @@
 
 #include "php.h"
 
+#include "mcring_memcached.h"
+
 #define PHP_MCRING_VERSION "0.1.0"
 
 extern zend_module_entry mcring_module_entry;
@@ -17,6 +19,17 @@ ZEND_BEGIN_MODULE_GLOBALS(mcring)
 	/* mcring.shared_health: server health in memory shared by the
 	   processes forked after module start (PHP-FPM workers). */
 	bool shared_health;
+	/* mcring.memcached_compat: McRing\Memcached is also \Memcached, and
+	   the session handler also "memcached" (when php-memcached is not
+	   loaded). */
+	bool memcached_compat;
+	/* The Memcached class's and session handler's settings: mcring.*, and
+	   php-memcached's memcached.* names in compat mode. */
+	mcring_mc_settings own;
+	mcring_mc_settings compat;
+	/* mcring.shared_metrics: the path of the file where every worker's
+	   clients add their metrics up (mcring exporter --shm); empty: none. */
+	char *shared_metrics;
 ZEND_END_MODULE_GLOBALS(mcring)
 
 ZEND_EXTERN_MODULE_GLOBALS(mcring)

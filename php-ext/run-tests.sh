@@ -10,9 +10,13 @@
 #    target/php-ext/ so the source tree stays clean;
 # 2. the extension built with --with-mcring=PREFIX against an installed
 #    libmcring, and loaded;
-# 3. the .phpt tests (make test), with php-memcached loaded beside mcring
-#    for the compatibility tests; then again under valgrind;
-# 4. a real PHP-FPM pool driven with FastCGI requests (tests/fpm/).
+# 3. the .phpt tests (make test, two at a time; tests that flush the
+#    servers or count their connections run alone: --CONFLICTS-- all),
+#    with php-memcached loaded beside mcring for the compatibility tests;
+#    then again under valgrind;
+# 4. real PHP-FPM pools driven with FastCGI requests (tests/fpm/): the
+#    client's connections and health, the session handler, a server that
+#    recovers from a blip with its keys, and a herd on one missing key.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -93,18 +97,39 @@ closed_port="$(free_port)"
 export MCRING_TEST_SERVERS="127.0.0.1:$port1 127.0.0.1:$port2 127.0.0.1:$port3"
 export MCRING_TEST_STOPPED="127.0.0.1:$stopped_port"
 export MCRING_TEST_CLOSED="127.0.0.1:$closed_port"
+# TLS (-Z) with a login (-Y), certificates from tests/tls/make-pki.sh.
+PKI="$BUILD/pki"
+bash "$ROOT/tests/tls/make-pki.sh" "$PKI"
+export MCRING_TEST_PKI="$PKI" MCRING_TEST_SECRET="php-secret-3Kd8"
+mkdir -p "$BUILD"
+printf 'app:%s\n' "$MCRING_TEST_SECRET" >"$BUILD/authfile"
+MEMCACHED_EXTRA="-Z -o ssl_chain_cert=$PKI/server.pem,ssl_key=$PKI/server.key -Y $BUILD/authfile"
+start_memcached; export MCRING_TEST_TLS_AUTH="127.0.0.1:$STARTED_PORT"
+MEMCACHED_EXTRA="-Z -o ssl_chain_cert=$PKI/server-expired.pem,ssl_key=$PKI/server-expired.key"
+start_memcached; export MCRING_TEST_TLS_EXPIRED="127.0.0.1:$STARTED_PORT"
+MEMCACHED_EXTRA="-Z -o ssl_chain_cert=$PKI/server.pem,ssl_key=$PKI/server.key"
+MEMCACHED_EXTRA+=",ssl_ca_cert=$PKI/ca.pem,ssl_verify_mode=2"
+start_memcached; export MCRING_TEST_TLS_CLIENT_CERT="127.0.0.1:$STARTED_PORT"
+MEMCACHED_EXTRA=
 export MEMCACHED
+# The extension, for tests that start PHP processes of their own (compat
+# mode, without php-memcached).
+export MCRING_TEST_EXTENSION="$EXT"
+# ... and where PHP's own extensions (php-memcached, igbinary, msgpack) are.
+export MCRING_TEST_EXTENSION_DIR="$(php-config --extension-dir)"
 echo "memcached on $port1, $port2 and $port3; stopped (SIGSTOP) on $stopped_port; closed port $closed_port"
 
 say ".phpt tests (make test)"
 # php-memcached (and the serializers it was built with) beside mcring, for
-# the tests that compare the two; `make test` adds mcring itself.
+# the tests that compare the two; `make test` adds mcring itself. Its
+# serializer is PHP's serialize(), as Debian's memcached.ini sets it (and
+# McRing\Memcached's default); built-in it would be igbinary.
 EXT_DIR="$(php-config --extension-dir)"
-PEERS="-d extension=$EXT_DIR/igbinary.so -d extension=$EXT_DIR/msgpack.so -d extension=$EXT_DIR/memcached.so"
+PEERS="-d extension=$EXT_DIR/igbinary.so -d extension=$EXT_DIR/msgpack.so -d extension=$EXT_DIR/memcached.so -d memcached.serializer=php"
 out="$BUILD/phpt.out"
 set +e
 make -C "$CHECKOUT/php-ext" test NO_INTERACTION=1 \
-  TEST_PHP_ARGS="-q --show-diff $PEERS" >"$out" 2>&1
+  TEST_PHP_ARGS="-q -j2 --show-diff $PEERS" >"$out" 2>&1
 status=$?
 set -e
 summary_ok "$out" $status || die ".phpt tests failed or were skipped (full output above)"
@@ -113,8 +138,11 @@ if [[ "${VALGRIND:-1}" != 0 ]]; then
   say ".phpt tests again under valgrind (VALGRIND=0 skips this)"
   out="$BUILD/phpt-valgrind.out"
   set +e
-  VALGRIND_OPTS="--suppressions=$HERE/tests/valgrind.supp" make -C "$CHECKOUT/php-ext" test \
-    NO_INTERACTION=1 TEST_PHP_ARGS="-q -m --show-diff $PEERS" >"$out" 2>&1
+  # (Processes a test starts, memcached servers and the compat test's PHP
+  # processes, are not checked: the extension's code they run is checked
+  # in the test processes themselves.)
+  VALGRIND_OPTS="--suppressions=$HERE/tests/valgrind.supp --trace-children-skip=*memcached,*/php*" make -C "$CHECKOUT/php-ext" test \
+    NO_INTERACTION=1 TEST_PHP_ARGS="-q -j2 -m --show-diff $PEERS" >"$out" 2>&1
   status=$?
   set -e
   if ! summary_ok "$out" $status; then
@@ -125,7 +153,15 @@ fi
 
 if ((ONLY_PHPT == 0)); then
   say "PHP-FPM pool driven with FastCGI requests"
-  php -n "$HERE/tests/fpm/pool_test.php" "$EXT"
+  # The exporter reads the pool's shared metrics in the last part.
+  cargo build -q --release --manifest-path "$ROOT/Cargo.toml" -p mcring-cli
+  MCRING_BIN="$ROOT/target/release/mcring" php -n "$HERE/tests/fpm/pool_test.php" "$EXT"
+  say "PHP-FPM sessions: locking, replicas, php-memcached's handler beside mcring's"
+  php -n "$HERE/tests/fpm/session_test.php" "$EXT"
+  say "PHP-FPM: a 0.4 s SIGSTOP of one server (shared health On) leaves it all its keys"
+  php -n "$HERE/tests/fpm/recovery_test.php" "$EXT"
+  say "PHP-FPM: a herd of 8 workers on one missing key computes once (leases), a dead winner is replaced"
+  php -n "$HERE/tests/fpm/herd_test.php" "$EXT"
 fi
 
 echo

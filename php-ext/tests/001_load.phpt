@@ -6,6 +6,7 @@ mcring loads: classes, result codes, phpinfo() with the version and settings
 <?php
 var_dump(extension_loaded('mcring'), phpversion('mcring'));
 var_dump(class_exists('McRing\Client'), is_subclass_of('McRing\Exception', 'RuntimeException'));
+// php-memcached's numbers, under McRing\Client's names.
 $codes = (new ReflectionClass('McRing\Client'))->getConstants();
 foreach ($codes as $name => $value) {
     echo "$name = $value\n";
@@ -28,21 +29,26 @@ string(5) "0.1.0"
 bool(true)
 bool(true)
 RES_SUCCESS = 0
-RES_NOTFOUND = 1
-RES_NOTSTORED = 2
-RES_EXISTS = 3
-RES_BAD_KEY = 4
-RES_BAD_VALUE = 5
-RES_BAD_CONFIG = 6
-RES_INVALID_ARGUMENT = 7
-RES_TIMEOUT = 8
-RES_CONNECTION_ERROR = 9
+RES_NOTFOUND = 16
+RES_NOTSTORED = 14
+RES_EXISTS = 12
+RES_BAD_KEY = 33
+RES_BAD_VALUE = -1001
+RES_BAD_CONFIG = 43
+RES_INVALID_ARGUMENT = 38
+RES_TIMEOUT = 31
+RES_CONNECTION_ERROR = 3
+RES_SERVER_DOWN = 47
+RES_TOO_LARGE = 37
+RES_CLIENT_ERROR = 9
 RES_SERVER_ERROR = 10
-RES_PROTOCOL_ERROR = 11
-RES_NO_SERVERS = 12
-RES_BUFFER_TOO_SMALL = 13
-RES_INTERNAL_ERROR = 14
-RES_STORED_ELSEWHERE = 15
+RES_PROTOCOL_ERROR = 8
+RES_NO_SERVERS = 20
+RES_BUFFER_TOO_SMALL = 1
+RES_INTERNAL_ERROR = 1
+RES_STORED_ELSEWHERE = -2001
+RES_STALE = -2002
+RES_AUTH_FAILED = 41
 support: enabled
 version: 0.1.0
 int(1)

@@ -26,7 +26,7 @@ var_dump($c->append('b', '>'), $c->prepend('b', '<'), $c->get('b'));
 var_dump($c->increment('n'), $R());
 var_dump($c->set('n', 10), $c->increment('n'), $c->increment('n', 5), $c->decrement('n', 3));
 var_dump($c->decrement('n', 100), $c->get('n'));
-var_dump($c->set('s', 'text'), $c->increment('s'), $c->getResultCode() === McRing\Client::RES_SERVER_ERROR);
+var_dump($c->set('s', 'text'), $c->increment('s'), $c->getResultCode() === McRing\Client::RES_CLIENT_ERROR);
 try {
     $c->increment('n', -1);
 } catch (ValueError $e) {
@@ -64,7 +64,7 @@ var_dump($c->close(), $c->get('a'));
 bool(false)
 array(2) {
   [0]=>
-  int(1)
+  int(16)
   [1]=>
   string(9) "NOT FOUND"
 }
@@ -86,7 +86,7 @@ bool(true)
 bool(false)
 array(2) {
   [0]=>
-  int(1)
+  int(16)
   [1]=>
   string(9) "NOT FOUND"
 }
@@ -94,7 +94,7 @@ bool(false)
 bool(false)
 array(2) {
   [0]=>
-  int(2)
+  int(14)
   [1]=>
   string(10) "NOT STORED"
 }
@@ -102,7 +102,7 @@ bool(true)
 bool(false)
 array(2) {
   [0]=>
-  int(2)
+  int(14)
   [1]=>
   string(10) "NOT STORED"
 }
@@ -112,7 +112,7 @@ string(5) "third"
 bool(false)
 array(2) {
   [0]=>
-  int(2)
+  int(14)
   [1]=>
   string(10) "NOT STORED"
 }
@@ -122,7 +122,7 @@ string(7) "<third>"
 bool(false)
 array(2) {
   [0]=>
-  int(1)
+  int(16)
   [1]=>
   string(9) "NOT FOUND"
 }
@@ -139,7 +139,7 @@ ValueError: McRing\Client::increment(): Argument #2 ($by) must be greater than o
 bool(false)
 array(2) {
   [0]=>
-  int(1)
+  int(16)
   [1]=>
   string(9) "NOT FOUND"
 }
@@ -157,7 +157,7 @@ bool(true)
 bool(false)
 array(2) {
   [0]=>
-  int(1)
+  int(16)
   [1]=>
   string(9) "NOT FOUND"
 }
@@ -169,7 +169,7 @@ string(7) "swapped"
 bool(false)
 array(2) {
   [0]=>
-  int(3)
+  int(12)
   [1]=>
   string(11) "DATA EXISTS"
 }
@@ -177,14 +177,14 @@ string(7) "swapped"
 bool(false)
 array(2) {
   [0]=>
-  int(1)
+  int(16)
   [1]=>
   string(9) "NOT FOUND"
 }
 bool(false)
 array(2) {
   [0]=>
-  int(1)
+  int(16)
   [1]=>
   string(9) "NOT FOUND"
 }

@@ -75,7 +75,7 @@ try {
     check('an exception while serializing', $e->getMessage() === 'no' && $c->getResultCode() === McRing\Client::RES_BAD_VALUE);
 }
 $small = mcring_test_client(['max_value_bytes' => 100, 'compress_threshold' => 0]);
-check('over max_value_bytes', $small->set('big', str_repeat('x', 101)) === false && $small->getResultCode() === McRing\Client::RES_BAD_VALUE);
+check('over max_value_bytes', $small->set('big', str_repeat('x', 101)) === false && $small->getResultCode() === McRing\Client::RES_TOO_LARGE);
 check('at max_value_bytes', $small->set('big', str_repeat('x', 100)) === true);
 
 // The flags and bytes on the wire are php-memcached's.

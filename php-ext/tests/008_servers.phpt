@@ -2,6 +2,8 @@
 Server methods: server list, stats, versions, health, client counters, flush
 --SKIPIF--
 <?php include 'skipif.inc'; ?>
+--CONFLICTS--
+all
 --FILE--
 <?php
 include 'config.inc';
@@ -63,7 +65,10 @@ $fresh->delete('a');
 $after = $fresh->getClientStats();
 $names = ['gets', 'hits', 'misses', 'sets', 'deletes', 'errors', 'timeouts', 'bytes_read', 'bytes_written',
     'connects', 'replica_write_failures', 'failovers', 'read_repairs', 'noreply_errors', 'stored_elsewhere',
-    'invalidations', 'invalidations_dropped', 'flush_refused', 'reconnects'];
+    'invalidations', 'invalidations_dropped', 'flush_refused', 'reconnects', 'lease_wins', 'lease_waits',
+    'stale_hits', 'lease_fills', 'lease_fills_lost', 'lease_releases', 'near_cache_hits', 'tls_handshakes',
+    'tls_resumptions', 'stored', 'not_stored', 'connection_errors', 'protocol_errors', 'server_errors',
+    'too_large', 'migrated_keys', 'warmup_hits'];
 check('getClientStats names', array_keys($after['total']) === $names && array_keys($after['servers']) === $servers);
 $d = fn($k) => $after['total'][$k] - $before['total'][$k];
 check('getClientStats counts', $d('gets') === 5 && $d('hits') === 2 && $d('misses') === 3 && $d('sets') === 1

@@ -2,6 +2,8 @@
 getServerByKey equals php-memcached's with OPT_LIBKETAMA_COMPATIBLE; keys are stored there
 --SKIPIF--
 <?php $needs_memcached = true; include 'skipif.inc'; ?>
+--CONFLICTS--
+all
 --FILE--
 <?php
 include 'config.inc';
@@ -50,7 +52,8 @@ $m = memcached_for(['127.0.0.1:11211:3']);
 check('weights', (new McRing\Client(['127.0.0.1:11211:3']))->getServerByKey('k') === ['host' => '127.0.0.1', 'port' => 11211, 'weight' => 3]
     && $m->getServerByKey('k')['weight'] === 0);
 
-// Neither client dials for placement: a live server's connection count does not move.
+// Neither client dials for placement: a live server's connection count does not
+// move (the test runs alone, --CONFLICTS-- all, so no other test connects).
 $servers = mcring_test_servers();
 $total = fn() => (int) mcring_test_server_stats($servers[0])['total_connections'];
 $before = $total();

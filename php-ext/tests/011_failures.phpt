@@ -22,7 +22,7 @@ check('set times out too', $c->set('k', 'v') === false && $c->getResultCode() ==
 // and writes to it fail at once.
 check('then it is dead: reads miss', $c->get('k') === false && $c->getResultCode() === McRing\Client::RES_NOTFOUND,
     [$c->getResultCode(), $c->getResultMessage()]);
-check('then it is dead: writes fail', $c->set('k', 'v') === false && $c->getResultCode() === McRing\Client::RES_CONNECTION_ERROR,
+check('then it is dead: writes fail', $c->set('k', 'v') === false && $c->getResultCode() === McRing\Client::RES_SERVER_DOWN,
     [$c->getResultCode(), $c->getResultMessage()]);
 $stats = $c->getClientStats()['total'];
 check('two timeouts counted, no third', $stats['timeouts'] === 2, $stats);
@@ -57,12 +57,12 @@ check('multi-key calls with a dead server', $c->setMulti($many) && $c->getMulti(
 // A server error: incr of a value that is not a number.
 $c = mcring_test_client();
 $c->set('text', 'abc');
-check('server error', $c->increment('text') === false && $c->getResultCode() === McRing\Client::RES_SERVER_ERROR
+check('server error', $c->increment('text') === false && $c->getResultCode() === McRing\Client::RES_CLIENT_ERROR
     && $c->getResultMessage() !== '', $c->getResultMessage());
 // A value over memcached's item size limit (1 MiB by default), allowed by max_value_bytes.
 $big = mcring_test_client(['max_value_bytes' => 4 << 20, 'compress_threshold' => 0]);
 check('value over the server limit', $big->set('huge', random_bytes(2 << 20)) === false
-    && $big->getResultCode() === McRing\Client::RES_SERVER_ERROR, [$big->getResultCode(), $big->getResultMessage()]);
+    && $big->getResultCode() === McRing\Client::RES_TOO_LARGE, [$big->getResultCode(), $big->getResultMessage()]);
 check('the connection still works afterwards', $big->set('small', 'x') && $big->get('small') === 'x');
 ?>
 --EXPECT--

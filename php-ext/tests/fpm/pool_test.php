@@ -10,220 +10,17 @@
  *    configured timeouts, and the dead server is skipped once marked;
  * 3. with a stopped (SIGSTOP) memcached, the timeouts one worker pays mark
  *    the server dead for the whole pool when mcring.shared_health is On;
- *    with it Off, every worker pays its own.
+ *    with it Off, every worker pays its own;
+ * 4. McRing\Memcached under a persistent id with options and servers set on
+ *    every request (php-memcached's common pattern) keeps one copy of each
+ *    server and its connections.
+ * 5. with mcring.shared_metrics = PATH, one scrape of `mcring exporter
+ *    --shm PATH` holds the counts and latencies of every worker's requests.
  *
- *   php -n pool_test.php /path/to/mcring.so
+ *   MCRING_BIN=/path/to/mcring php -n pool_test.php /path/to/mcring.so
  */
 
-const WORKERS = 4;
-define('AS_ROOT', trim((string) shell_exec('id -u')) === '0');
-$extension = $argv[1] ?? '';
-if (!is_file($extension)) {
-    fwrite(STDERR, "usage: php pool_test.php /path/to/mcring.so\n");
-    exit(2);
-}
-$fpm_binary = trim((string) shell_exec('command -v php-fpm8.2 || command -v php-fpm'));
-$cgi_fcgi = trim((string) shell_exec('command -v cgi-fcgi'));
-$memcached_binary = getenv('MEMCACHED') ?: 'memcached';
-if ($fpm_binary === '' || $cgi_fcgi === '') {
-    fwrite(STDERR, "pool_test.php: php-fpm and cgi-fcgi (libfcgi-bin) are needed\n");
-    exit(2);
-}
-$app = __DIR__ . '/app.php';
-$work = sys_get_temp_dir() . '/mcring-fpm-' . getmypid();
-@mkdir($work);
-
-$passed = 0;
-$failed = 0;
-function check(string $what, bool $ok, mixed $detail = null): void
-{
-    global $passed, $failed;
-    if ($ok) {
-        $passed++;
-        echo "  ok   $what\n";
-    } else {
-        $failed++;
-        echo "  FAIL $what" . ($detail === null ? '' : ': ' . json_encode($detail)) . "\n";
-    }
-}
-
-$processes = [];
-register_shutdown_function(function () use (&$processes, $work) {
-    foreach ($processes as $p) {
-        proc_terminate($p, SIGCONT);
-        proc_terminate($p, SIGTERM);
-        proc_close($p);
-    }
-    foreach (glob("$work/*") as $f) {
-        unlink($f);
-    }
-    @rmdir($work);
-});
-
-function free_port(): int
-{
-    $s = stream_socket_server('tcp://127.0.0.1:0');
-    $port = (int) explode(':', stream_socket_get_name($s, false))[1];
-    fclose($s);
-    return $port;
-}
-
-function listening(int $port): bool
-{
-    $s = @stream_socket_client("tcp://127.0.0.1:$port", $errno, $error, 1);
-    if ($s === false) {
-        return false;
-    }
-    fclose($s);
-    return true;
-}
-
-/** Starts a process and waits until it listens on $port; returns its handle. */
-function start(array $command, int $port, string $log)
-{
-    global $processes;
-    $p = proc_open($command, [0 => ['file', '/dev/null', 'r'], 1 => ['file', $log, 'a'], 2 => ['file', $log, 'a']], $pipes);
-    for ($i = 0; $i < 500; $i++) {
-        if (!proc_get_status($p)['running']) {
-            break;
-        }
-        if (listening($port)) {
-            $processes[] = $p;
-            return $p;
-        }
-        usleep(20000);
-    }
-    fwrite(STDERR, "could not start: " . implode(' ', $command) . "\n" . @file_get_contents($log));
-    exit(1);
-}
-
-function stop($p): void
-{
-    global $processes;
-    proc_terminate($p, SIGCONT);
-    proc_terminate($p, SIGTERM);
-    proc_close($p);
-    $processes = array_values(array_filter($processes, fn($q) => $q !== $p));
-}
-
-function start_memcached(): array
-{
-    global $memcached_binary, $work;
-    $port = free_port();
-    $root = AS_ROOT ? ['-u', 'root'] : [];
-    $p = start(array_merge([$memcached_binary], $root, ['-l', '127.0.0.1', '-p', (string) $port, '-U', '0', '-t', '2', '-m', '64']),
-        $port, "$work/memcached-$port.log");
-    return ['proc' => $p, 'name' => "127.0.0.1:$port"];
-}
-
-/** memcached's `stats` of one server. */
-function server_stats(string $name): array
-{
-    $s = stream_socket_client("tcp://$name", $errno, $error, 2);
-    fwrite($s, "stats\r\n");
-    $stats = [];
-    while (($line = fgets($s)) !== false && trim($line) !== 'END') {
-        $parts = explode(' ', trim($line));
-        $stats[$parts[1]] = $parts[2];
-    }
-    fclose($s);
-    return $stats;
-}
-
-/** Starts a PHP-FPM pool with the extension and these ini settings. */
-function start_fpm(array $ini): array
-{
-    global $fpm_binary, $extension, $work;
-    $port = free_port();
-    $conf = "$work/fpm-$port.conf";
-    $root = AS_ROOT ? "user = root\ngroup = root\n" : '';
-    file_put_contents($conf, <<<CONF
-        [global]
-        pid = $work/fpm-$port.pid
-        error_log = $work/fpm-$port.log
-        daemonize = no
-
-        [mcring]
-        {$root}listen = 127.0.0.1:$port
-        pm = static
-        pm.max_children = 4
-        catch_workers_output = yes
-        clear_env = no
-        CONF);
-    $command = [$fpm_binary, '-n', '-R', '-F', '-y', $conf, '-d', "extension=$extension"];
-    foreach ($ini as $name => $value) {
-        array_push($command, '-d', "$name=$value");
-    }
-    $p = start($command, $port, "$work/fpm-$port.out");
-    return ['proc' => $p, 'port' => $port];
-}
-
-/**
- * Sends `count` requests to the pool, `parallel` at a time, each with the
- * query `$query + ['n' => i]`; returns the decoded replies in order.
- */
-function requests(array $fpm, array $query, int $count, int $parallel, int $first = 0): array
-{
-    global $cgi_fcgi, $app;
-    $replies = [];
-    $running = [];
-    $next = 0;
-    while ($next < $count || $running) {
-        while ($next < $count && count($running) < $parallel) {
-            $env = [
-                'SCRIPT_FILENAME' => $app,
-                'REQUEST_METHOD' => 'GET',
-                'GATEWAY_INTERFACE' => 'CGI/1.1',
-                'QUERY_STRING' => http_build_query($query + ['n' => $first + $next]),
-            ];
-            $p = proc_open([$cgi_fcgi, '-bind', '-connect', "127.0.0.1:{$fpm['port']}"],
-                [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env);
-            stream_set_blocking($pipes[1], false);
-            $running[$next] = ['proc' => $p, 'out' => $pipes[1], 'err' => $pipes[2], 'buf' => ''];
-            $next++;
-        }
-        $read = array_map(fn($r) => $r['out'], $running);
-        $w = $e = null;
-        stream_select($read, $w, $e, 1);
-        foreach ($running as $i => &$r) {
-            $r['buf'] .= (string) stream_get_contents($r['out']);
-            if (feof($r['out'])) {
-                fclose($r['out']);
-                fclose($r['err']);
-                proc_close($r['proc']);
-                $body = explode("\r\n\r\n", $r['buf'], 2)[1] ?? '';
-                $replies[$i] = json_decode($body, true) ?? ['error' => $r['buf']];
-                unset($running[$i]);
-            }
-        }
-        unset($r);
-    }
-    ksort($replies);
-    return $replies;
-}
-
-/** Each worker's last counters: pid => counters. */
-function last_counters(array $replies): array
-{
-    $last = [];
-    foreach ($replies as $r) {
-        if (isset($r['pid'])) {
-            $last[$r['pid']] = $r['counters'];
-        }
-    }
-    return $last;
-}
-
-function bad_replies(array $replies): array
-{
-    return array_values(array_filter($replies, fn($r) => !isset($r['pid'])));
-}
-
-function percentile(array $values, float $p): int
-{
-    sort($values);
-    return $values[(int) min(count($values) - 1, floor($p * count($values)))] ?? 0;
-}
+include __DIR__ . '/fpm.inc';
 
 // ---------------------------------------------------------------------------
 echo "1. connections with and without a persistent_id (" . WORKERS . " workers, 3 servers)\n";
@@ -328,6 +125,71 @@ check('Off: every worker pays its own failure_limit timeouts',
     $totals['Off']['timeouts'] >= $limit * $full && $totals['Off']['timeouts'] <= $limit * count($totals['Off']['served']),
     [$totals['Off']['timeouts'], $full]);
 check('On costs the pool fewer timeouts than Off', $totals['On']['timeouts'] < $totals['Off']['timeouts']);
+
+// ---------------------------------------------------------------------------
+echo "4. McRing\\Memcached('every-request') with setOptions() and addServers() on every request\n";
+$fpm = start_fpm([], [], __DIR__ . '/memcached_app.php');
+$query = ['servers' => implode(',', $names)];
+$before = array_map('server_stats', $names);
+$replies = requests($fpm, $query, 500, WORKERS);
+$after = array_map('server_stats', $names);
+check('500 requests answered, every one stored and read', count($replies) === 500
+    && count(array_filter($replies, fn($r) => $r['ok'] ?? false)) === 500, bad_replies($replies)[0] ?? null);
+check('each worker kept one server list of 3', array_unique(array_column($replies, 'servers')) === [3]);
+$pids = array_unique(array_column($replies, 'pid'));
+check('each worker made its pool once', count(array_filter($replies, fn($r) => $r['pristine'])) === count($pids));
+foreach ($names as $i => $name) {
+    $opened = (int) $after[$i]['total_connections'] - (int) $before[$i]['total_connections'] - 1;
+    printf("     %s: total_connections +%d over 500 requests\n", $name, $opened);
+    check("$name: at most one connection per worker", $opened <= WORKERS, $opened);
+}
+stop($fpm['proc']);
+
+echo "5. shared client metrics (mcring.shared_metrics): one scrape of `mcring exporter --shm` shows every worker's requests\n";
+$mcring_binary = (string) getenv('MCRING_BIN');
+check('MCRING_BIN names the mcring binary', is_executable($mcring_binary), $mcring_binary);
+$shm = "$work/metrics.shm";
+$fpm = start_fpm(['mcring.shared_metrics' => $shm]);
+$query = ['servers' => implode(',', $names), 'options' => '{}', 'pid' => 'metrics'];
+$replies = requests($fpm, $query, 400, WORKERS, 4000);
+check('400 requests answered', count($replies) === 400 && bad_replies($replies) === []);
+$workers = last_counters($replies);
+printf("     %d workers served the requests\n", count($workers));
+check('several workers served requests', count($workers) >= 2, count($workers));
+// Each worker's persistent client counted its own share; the area has the sum.
+$own = fn(string $name) => array_sum(array_column($workers, $name));
+$port = free_port();
+$exporter = start([$mcring_binary, 'exporter', '--listen', "127.0.0.1:$port", '--shm', $shm], $port,
+    "$work/exporter.log");
+$scrape = (string) @file_get_contents("http://127.0.0.1:$port/metrics");
+stop($exporter);
+/** The sum of a family's samples whose labels contain $match. */
+$sum = function (string $family, string $match = '') use ($scrape): float {
+    $total = 0.0;
+    foreach (explode("\n", $scrape) as $line) {
+        if (str_starts_with($line, "$family{") && str_contains($line, $match)) {
+            $total += (float) substr($line, strrpos($line, ' ') + 1);
+        }
+    }
+    return $total;
+};
+printf("     one scrape: %d gets, %d stores timed, %d multi-gets timed; the workers' own clients: %d gets\n",
+    $sum('mcring_client_gets_total'), $sum('mcring_client_request_duration_seconds_count', 'command="store"'),
+    $sum('mcring_client_request_duration_seconds_count', 'command="get_multi"'), $own('gets'));
+check('the area is readable', $sum('mcring_shared_metrics_up') === 1.0, $scrape);
+check('gets of every worker, summed', $sum('mcring_client_gets_total') === (float) $own('gets')
+    && $own('gets') === 400 * 30, [$sum('mcring_client_gets_total'), $own('gets')]);
+check('hits, misses and stores of every worker, summed', $sum('mcring_client_hits_total') === (float) $own('hits')
+    && $sum('mcring_client_misses_total') === (float) $own('misses')
+    && $sum('mcring_client_stored_total') === 400.0);
+check('a latency observation per set of every worker',
+    $sum('mcring_client_request_duration_seconds_count', 'command="store"') === 400.0
+    && $sum('mcring_client_request_duration_seconds_bucket', 'command="store",le="+Inf"') === 400.0);
+$multi = $sum('mcring_client_request_duration_seconds_count', 'command="get_multi"');
+check('a latency observation per server of each multi-get', $multi >= 400 && $multi <= 400 * count($names), $multi);
+check('every server is in the area', count(array_filter($names,
+    fn($n) => str_contains($scrape, "mcring_client_gets_total{server=\"$n\"}"))) === count($names));
+stop($fpm['proc']);
 
 foreach ($servers as $s) {
     stop($s['proc']);
