@@ -17,6 +17,7 @@ Code written for pylibmc or pymemcache runs on the same engine through
 """
 
 from ._mcring import (
+    AuthError,
     BadKeyError,
     BadValueError,
     Client,
@@ -37,6 +38,7 @@ from ._mcring import (
 # with builtins (and subclass them): they are reached as `mcring.X`, and
 # `from mcring import *` leaves the builtins alone.
 __all__ = [
+    "AuthError",
     "BadKeyError",
     "BadValueError",
     "Client",

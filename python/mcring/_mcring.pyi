@@ -1,7 +1,7 @@
 """Type stubs of the native module ``mcring._mcring`` (re-exported by ``mcring``)."""
 
 import builtins
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -63,6 +63,14 @@ class ProtocolError(ServerError):
 class InterruptedError(Error, builtins.InterruptedError):
     """A signal stopped a request and its handler raised no exception."""
 
+class AuthError(Error):
+    """The server refused the login (memcached ``-Y``: wrong username or
+    password), or requires one and none is configured. The server is not
+    marked dead; it is not tried again for ``retry_timeout_ms``. The message
+    never holds the password."""
+
+    server: str
+
 def shared_health() -> None:
     """Makes server health shared by this process and every process forked from
     it afterwards. Call it in a pre-fork server's master before the workers
@@ -84,7 +92,11 @@ class Client:
     ``failure_limit``, ``retry_timeout_ms``, ``failover`` (``"next"``,
     ``"eject"``, ``"gutter"``, ``"none"``), ``gutter``, ``gutter_ttl``,
     ``read_repair``, ``value_format`` (``"php"`` or ``"pylibmc"``),
-    ``serializer`` (``"json"`` or ``"pickle"``), ``compress_threshold``.
+    ``serializer`` (``"json"`` or ``"pickle"``), ``compress_threshold``,
+    ``tls``, ``tls_ca``, ``tls_cert``, ``tls_key``, ``tls_server_name``,
+    ``username``, ``password``, ``password_file``. A TLS or login failure
+    raises ``ConnectionError`` (its message names the reason) or
+    ``AuthError``; the password never appears in a message or ``repr()``.
 
     Every key command takes ``server_key=``: the keys are then placed by
     that key instead of their own, exactly as libmemcached's ``*_by_key``
@@ -100,7 +112,7 @@ class Client:
     def __init__(self, servers: Union[str, Iterable[str]], **options: Any) -> None: ...
     @property
     def servers(self) -> List[str]:
-        """The configured servers as ``"host:port"``, in order."""
+        """The servers now as ``"host:port"``, in ring order (DNS sources as the servers found)."""
     def get(
         self,
         key: Key,
@@ -262,9 +274,74 @@ class Client:
         """Invalidates every item on every server (after ``delay`` seconds). True
         when every server was flushed, False when some could not be; an error
         when none could."""
+    def get_or_set(
+        self,
+        key: Key,
+        compute: Callable[[], Any],
+        ttl: int = 0,
+        *,
+        lease_ttl: Optional[float] = None,
+        recache_s: Optional[int] = None,
+        stale_ttl: Optional[int] = None,
+    ) -> Any:
+        """The value of ``key``; when it is missing (or invalidated, or due for
+        early recache with ``recache_s``) one caller of the whole pool runs
+        ``compute()`` and stores its value with ``ttl``, while the others wait
+        for it (or get the stale value). ``lease_ttl`` (seconds, default the
+        client's ``lease_ttl``, 3): how long a caller that never stores holds
+        the others back. ``stale_ttl``: values stay this long past ``ttl``,
+        served stale while one caller recomputes. An exception of ``compute``
+        gives the lease back and propagates to its caller only."""
+    def invalidate(self, key: Key, stale_ttl: int = 30) -> bool:
+        """Marks ``key`` stale for ``stale_ttl`` seconds instead of deleting it
+        (``get_or_set`` callers get the old value while one recomputes).
+        ``stale_ttl=0`` deletes. True if a copy held the key."""
+    def cached(
+        self,
+        ttl: int = 0,
+        key: Union[str, Callable[..., Key], None] = None,
+        *,
+        lease_ttl: Optional[float] = None,
+        recache_s: Optional[int] = None,
+        stale_ttl: Optional[int] = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """A decorator caching a function's results through ``get_or_set``.
+        ``key``: a ``str.format`` template over the call's arguments, a
+        callable taking them, or None (the function's name and a digest of
+        the arguments' ``repr``). The wrapper's ``cache_key(*args, **kwargs)``
+        gives the key."""
+    def hot_keys(self) -> Dict[str, List[Dict[str, Any]]]:
+        """The keys this client reads most, per server (``hot_keys=N``):
+        ``{server: [{"key", "reads", "error", "rate"}, ...]}``, most read
+        first; ``reads`` overstates by at most ``error``."""
     def stats(self) -> Dict[str, Dict[str, int]]:
         """This client's own counters per server (gets, hits, misses, sets, ...);
         nothing is sent. What the servers count is ``server_stats``."""
+    def metrics(self) -> Dict[str, Any]:
+        """The client's counters and latency histograms per server, and the
+        counters' sum::
+
+            {"servers": {"host:port": {
+                "counters": {"gets": int, "hits": int, ...},
+                "latency": {"get": {"count": int, "sum": float,
+                                    "buckets": [(0.00001, int), ..., (inf, int)]},
+                            "get_multi": {...}, "store": {...}, "delete": {...},
+                            "arith": {...}, "touch": {...}, "meta": {...}}}},
+             "total": {"gets": int, ...},
+             "hot_keys": {"host:port": [{"key": ..., "reads": int, ...}]}}
+
+        A request is timed from taking a connection to its last reply byte
+        (a multi-key request once per server); ``sum`` is in seconds and the
+        buckets are cumulative, as Prometheus' ``le`` buckets (upper bounds in
+        seconds, 1-2-5 per decade from 10 µs to 10 s, then infinity).
+        ``hot_keys`` is what ``hot_keys()`` returns ({} unless ``hot_keys=N``
+        counts reads)."""
+    def prometheus(self) -> str:
+        """The client's metrics in Prometheus text format, rendered by the
+        engine: ``mcring_client_*_total{server}`` and
+        ``mcring_client_request_duration_seconds{server,command}``, the
+        families every mcring binding and ``mcring exporter --shm`` export.
+        See ``mcring.prometheus.Collector`` for ``prometheus_client``."""
     def server_stats(self, group: Optional[str] = None) -> Dict[str, Dict[str, str]]:
         """Every server's own statistics (memcached ``stats [group]``): pylibmc's
         ``get_stats``, pymemcache's ``stats``. This client's counters are ``stats``."""
@@ -276,6 +353,16 @@ class Client:
         """The server that owns ``key`` when every server is alive, as ``"host:port"``."""
     def copies_for(self, key: Key) -> List[str]:
         """Every server that holds a copy of ``key``, primary first."""
+    def add_server(self, server: str) -> None:
+        """Adds a server (``"host:port[:weight]"``) or DNS source (``"dns+NAME:PORT"``, ``"srv+NAME"``) at run time; keys that move are migrated on first read."""
+    def remove_server(self, server: str, drain: bool = False) -> None:
+        """Removes a server (``"host:port"``) or DNS source; with ``drain`` its keys are still read and moved until ``migration_s`` has passed."""
+    def set_servers(self, servers: Union[str, Sequence[str]], drain: bool = False) -> None:
+        """Replaces the server list; servers in both lists keep their connections and counters."""
+    def refresh_dns(self) -> None:
+        """Resolves the DNS sources now and applies what they found."""
+    def discovery_stats(self) -> Dict[str, Any]:
+        """DNS discovery's counters: resolutions, failures, empty_answers, changes, last_error."""
     def close(self) -> None:
         """Closes idle connections; the client stays usable and reconnects on demand."""
     def __getitem__(self, key: Key) -> Any:

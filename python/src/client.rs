@@ -20,6 +20,7 @@ use crate::args::{CasToken, Count, Flags, Ttl};
 use crate::errors;
 use crate::interrupt;
 use crate::keys::{self, Key, ServerKey};
+use crate::lease;
 use crate::options;
 use crate::values::{self, Codec, Prepared};
 
@@ -47,7 +48,10 @@ pub struct Client {
 /// mapping its error to the Python exception. An exception a signal handler
 /// raised meanwhile wins over the call's own result, even where the engine
 /// kept the interruption as one key's or one server's result.
-fn run<T: Send>(py: Python<'_>, call: impl FnOnce() -> mcring::Result<T> + Send) -> PyResult<T> {
+pub(crate) fn run<T: Send>(
+    py: Python<'_>,
+    call: impl FnOnce() -> mcring::Result<T> + Send,
+) -> PyResult<T> {
     let result = py.detach(|| {
         interrupt::install();
         call()
@@ -725,7 +729,9 @@ impl Client {
         let view = self.engine.by_key(sk.as_bytes());
         let slices = keys.slices();
         if noreply {
-            run(py, || slices.iter().try_for_each(|k| view.delete_noreply(k)))?;
+            for sent in run(py, || view.delete_multi_noreply(&slices))? {
+                sent.map_err(|e| errors::to_py(py, e))?;
+            }
             return Ok(true);
         }
         let results = run(py, || view.delete_multi(&slices))?;
@@ -778,6 +784,22 @@ impl Client {
             out.set_item(name, counters)?;
         }
         Ok(out)
+    }
+
+    /// The client's counters and latency histograms per server, and the
+    /// counters' sum: `{"servers": {"host:port": {"counters": {name: int},
+    /// "latency": {class: {"count": int, "sum": float, "buckets": [(le,
+    /// int), ...]}}}}, "total": {name: int}}`. Classes are get, get_multi,
+    /// store, delete, arith, touch, meta; buckets are cumulative, as
+    /// Prometheus' `le` buckets (seconds), the last `float("inf")`.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        crate::metrics::to_dict(py, &self.engine.stats())
+    }
+
+    /// The client's metrics in Prometheus text format, rendered by the
+    /// engine (the families every mcring binding exports).
+    fn prometheus(&self) -> String {
+        self.engine.stats().prometheus()
     }
 
     /// Every server's own statistics (memcached `stats [group]`), as
@@ -838,10 +860,127 @@ impl Client {
         Ok(copies.into_iter().map(|s| s.name()).collect())
     }
 
-    /// The configured servers as `"host:port"`, in order.
+    /// Reads `key`, and when it is missing (or invalidated, or due for
+    /// early recache) computes it with `compute()` and stores it with
+    /// `ttl`: exactly one caller of the whole pool (any thread, process or
+    /// language sharing it) computes; the others wait for its value, or
+    /// are served the stale one. See the README's "Stampedes and hot keys".
+    #[pyo3(signature = (key, compute, ttl = Ttl(0), *, lease_ttl = None, recache_s = None, stale_ttl = None))]
+    fn get_or_set(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        compute: &Bound<'_, PyAny>,
+        ttl: Ttl,
+        lease_ttl: Option<f64>,
+        recache_s: Option<Ttl>,
+        stale_ttl: Option<Ttl>,
+    ) -> PyResult<Py<PyAny>> {
+        let opts = lease::options(py, &self.engine, lease_ttl, recache_s, stale_ttl)?;
+        lease::get_or_set(py, &self.engine, self.codec, key, compute, ttl, opts)
+    }
+
+    /// Marks `key` stale for `stale_ttl` seconds instead of deleting it:
+    /// `get_or_set` callers get the old value at once while one of them
+    /// recomputes it. `stale_ttl=0` deletes. True if a copy held the key.
+    #[pyo3(signature = (key, stale_ttl = Ttl(30)))]
+    fn invalidate(&self, py: Python<'_>, key: &Bound<'_, PyAny>, stale_ttl: Ttl) -> PyResult<bool> {
+        let key = Key::from_py(key)?;
+        let k = key.as_bytes();
+        Ok(run(py, || self.engine.invalidate(k, stale_ttl.0))?.is_done())
+    }
+
+    /// A decorator caching a function's results with `get_or_set`:
+    /// `@client.cached(ttl=60, key="user:{0}")`. `key` is a `str.format`
+    /// template over the call's arguments, a callable taking them, or None
+    /// for `module.qualname:` and a digest of their `repr`. The wrapped
+    /// function's `cache_key(*args, **kwargs)` gives the key (to
+    /// `invalidate` it).
+    #[pyo3(signature = (ttl = Ttl(0), key = None, *, lease_ttl = None, recache_s = None, stale_ttl = None))]
+    fn cached<'py>(
+        slf: &Bound<'py, Self>,
+        ttl: Ttl,
+        key: Option<&Bound<'py, PyAny>>,
+        lease_ttl: Option<f64>,
+        recache_s: Option<Ttl>,
+        stale_ttl: Option<Ttl>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        lease::options(py, &slf.get().engine, lease_ttl, recache_s, stale_ttl)?;
+        py.import("mcring._cached")?.getattr("cached")?.call1((
+            slf,
+            ttl.0,
+            key,
+            lease_ttl,
+            recache_s.map(|t| t.0),
+            stale_ttl.map(|t| t.0),
+        ))
+    }
+
+    /// The keys this client reads most, per server (`hot_keys=N` turns
+    /// counting on): `{server: [{"key", "reads", "error", "rate"}, ...]}`,
+    /// most read first. `reads` is an estimate, at most `error` too high;
+    /// `rate` is reads in the last second.
+    fn hot_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        lease::hot_keys(py, &self.engine)
+    }
+
+    /// The servers now as `"host:port"`, in ring order (DNS sources as
+    /// the servers they resolved to).
     #[getter]
     fn servers(&self) -> Vec<String> {
         self.engine.servers().iter().map(|s| s.name()).collect()
+    }
+
+    /// Adds a server (`"host:port[:weight]"`, `"/path.sock"`) or a DNS
+    /// source (`"dns+NAME:PORT"`, `"srv+NAME"`) at run time. The new ring is
+    /// built aside and swapped in; with `migration` (the default) keys that
+    /// move are copied to their new owner on first read. Raises
+    /// `ConfigError` for a bad server.
+    fn add_server(&self, py: Python<'_>, server: &str) -> PyResult<()> {
+        run(py, || self.engine.add_server(server)).map(|_| ())
+    }
+
+    /// Removes a server (`"host:port"` as in `servers`) or a DNS source.
+    /// Its connections are closed; with `drain=True` its keys are still
+    /// read (and moved) until `migration_s` has passed: a graceful removal.
+    #[pyo3(signature = (server, drain = false))]
+    fn remove_server(&self, py: Python<'_>, server: &str, drain: bool) -> PyResult<()> {
+        run(py, || self.engine.remove_server(server, drain)).map(|_| ())
+    }
+
+    /// Replaces the server list (a list of servers, or one string of them).
+    /// Servers in both lists keep their connections and counters.
+    #[pyo3(signature = (servers, drain = false))]
+    fn set_servers(&self, py: Python<'_>, servers: &Bound<'_, PyAny>, drain: bool) -> PyResult<()> {
+        let tokens: Vec<String> = match servers.extract::<String>() {
+            Ok(one) => vec![one],
+            Err(_) => servers.extract::<Vec<String>>()?,
+        };
+        let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        run(py, || self.engine.set_servers(&refs, drain)).map(|_| ())
+    }
+
+    /// Resolves the DNS sources now and applies what they found (requests
+    /// do it in the background every `dns_refresh_s`).
+    fn refresh_dns(&self, py: Python<'_>) -> PyResult<()> {
+        run(py, || {
+            self.engine.refresh_dns();
+            Ok(())
+        })
+    }
+
+    /// DNS discovery's counters: `resolutions`, `failures` (the last good
+    /// list kept), `empty_answers` (not applied), `changes`, `last_error`.
+    fn discovery_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.engine.discovery_stats();
+        let out = PyDict::new(py);
+        out.set_item("resolutions", s.resolutions)?;
+        out.set_item("failures", s.failures)?;
+        out.set_item("empty_answers", s.empty_answers)?;
+        out.set_item("changes", s.changes)?;
+        out.set_item("last_error", s.last_error)?;
+        Ok(out)
     }
 
     /// Closes idle connections; the client stays usable and reconnects on

@@ -40,6 +40,8 @@ pub struct Classes {
     pub protocol: Py<PyType>,
     /// `InterruptedError(Error, builtins.InterruptedError)`.
     pub interrupted: Py<PyType>,
+    /// `AuthError(Error)`.
+    pub auth: Py<PyType>,
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
@@ -133,6 +135,15 @@ fn make_classes(py: Python<'_>) -> PyResult<Classes> {
             &[server.bind(py)],
             "A server sent bytes that are not a valid memcached reply.",
         )?,
+        auth: make_class(
+            py,
+            "AuthError",
+            &[e],
+            "The server refused the login (memcached -Y: wrong username or password),\n\
+             or requires one and none is configured. `server` names the server. The\n\
+             server is not marked dead; it is not tried again for retry_timeout_ms.\n\
+             The message never holds the password.",
+        )?,
         interrupted: make_class(
             py,
             "InterruptedError",
@@ -195,6 +206,7 @@ pub fn to_py(py: Python<'_>, e: mcring::Error) -> PyErr {
         E::Protocol { server, .. } => raise(py, &c.protocol, message, &[("server", name(server))]),
         E::Server { server, .. } => raise(py, &c.server, message, &[("server", name(server))]),
         E::Interrupted => raise(py, &c.interrupted, message, &[]),
+        E::AuthFailed { server, .. } => raise(py, &c.auth, message, &[("server", name(server))]),
         _ => raise(py, &c.error, message, &[]),
     }
 }

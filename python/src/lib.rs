@@ -11,6 +11,8 @@ mod client;
 mod errors;
 mod interrupt;
 mod keys;
+mod lease;
+mod metrics;
 mod options;
 mod shared;
 mod values;
@@ -50,6 +52,7 @@ fn add_names(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("ServerError", &c.server),
         ("ProtocolError", &c.protocol),
         ("InterruptedError", &c.interrupted),
+        ("AuthError", &c.auth),
     ] {
         m.add(name, class.clone_ref(py))?;
     }

@@ -35,12 +35,21 @@ pub fn config_of(
                 config_error(py, format!("server entries must be str, not {}", type_name(&entry)))
             })?;
             let token = token.to_cow()?;
-            if token.contains('=') || token.contains(char::is_whitespace) || token.is_empty() {
+            let option = mcring::config::option_of(&token);
+            if option.is_some() || token.contains(char::is_whitespace) || token.is_empty() {
+                // A password passed as a server entry is named, not shown.
+                let shown = match option {
+                    Some((name, _)) if mcring::config::is_secret_option(name) => {
+                        format!("{name}=<redacted>")
+                    }
+                    _ if token.contains("password") => "<redacted>".to_string(),
+                    _ => format!("{token:?}"),
+                };
                 return Err(config_error(
                     py,
                     format!(
-                        "bad server {token:?}: write one \"host:port[:weight]\" per entry and \
-                         pass options as keyword arguments"
+                        "bad server {shown}: write one \"host:port[:weight][,tls=true]\" per \
+                         entry and pass options as keyword arguments"
                     ),
                 ));
             }

@@ -136,6 +136,10 @@ def test_set_multi_delete_multi(mc):
     assert mc.delete_multi(["a", "b"]) is True
     assert mc.delete_multi(["a", b"c"]) is False, "a was already gone"
     assert mc.get_multi(["a", "b", b"c"]) == {}
+    # noreply: quiet deletes in one round trip per server; nothing to report.
+    assert mc.set_multi({"d": 1, "e": 2, "f": 3}) == []
+    assert mc.delete_multi(["d", "e", "never-stored"], noreply=True) is True
+    assert mc.get_multi(["d", "e", "f"]) == {"f": 3}
 
 
 def test_set_multi_ttl_and_items_mapping(mc):

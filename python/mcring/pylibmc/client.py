@@ -189,14 +189,18 @@ class Client:
 
     ``servers`` are pylibmc's specs (``"host"``, ``"host:port"``,
     ``"host:port:weight"``, ``"[v6]:port"``, ``"/path.sock"``); ``binary`` is
-    accepted and reported (mcring speaks the text and meta protocols); SASL
-    (``username``/``password``) is not supported. Thread-safe, unlike
+    accepted and reported (mcring speaks the text and meta protocols);
+    ``username``/``password`` log in with memcached's ASCII authentication
+    (``memcached -Y``) rather than binary-protocol SASL, and a refused login
+    raises ``AuthError`` (also an ``mcring.AuthError``). Thread-safe, unlike
     pylibmc's: the pools below are there for code that uses them.
     """
 
     def __init__(self, servers, behaviors=None, binary=False, username=None, password=None):
-        if username is not None or password is not None:
-            raise TypeError("SASL is not supported by mcring")
+        if (username is None) != (password is None):
+            raise TypeError("username and password go together")
+        # Kept out of repr() and every message.
+        self._login = {} if username is None else {"username": username, "password": password}
         self.binary = binary
         self.addresses = list(servers)
         self._servers = [_server(s) for s in self.addresses]
@@ -222,7 +226,7 @@ class Client:
             # Subclasses that serialize for themselves get bytes and flags.
             options["value_format"] = "raw"
         try:
-            mc = mcring.Client(self._servers, **options)
+            mc = mcring.Client(self._servers, **options, **self._login)
         except mcring.ConfigError as e:
             raise NotSupportedError(str(e)) from None
         self._behaviors = merged
@@ -491,6 +495,7 @@ class Client:
         other._behaviors = dict(self._behaviors)
         other._explicit = set(self._explicit)
         other._hooks = self._hooks
+        other._login = dict(self._login)
         other._lock = threading.Lock()
         other._connect({})
         return other

@@ -75,6 +75,12 @@ TimeoutError = type(
     {"__module__": __name__, "__doc__": "A server did not answer in time."},
 )
 
+# A refused login (pylibmc has no class of its own for it: libmemcached's
+# AUTH_FAILURE is a plain pylibmc.Error there); also mcring.AuthError.
+AuthError = _subclass(
+    "AuthError", mcring.AuthError, doc="The server refused the login (memcached -Y)."
+)
+
 # pylibmc raises TypeError for a key or an argument of the wrong type.
 ArgumentTypeError = type(
     "ArgumentTypeError",
@@ -104,6 +110,8 @@ def translate(e):
         return TimeoutError(message)
     if isinstance(e, mcring.ServerDownError):
         return ServerDown(message)
+    if isinstance(e, mcring.AuthError):
+        return AuthError(message)
     if isinstance(e, mcring.ConnectionError):
         if getattr(e, "server", None) is None:
             return NoServers(message)
@@ -127,4 +135,4 @@ def translate(e):
         return ArgumentTypeError(message)
     return e
 
-__all__ = [name for name, _ in exceptions] + ["MemcachedError", "TimeoutError"]
+__all__ = [name for name, _ in exceptions] + ["MemcachedError", "TimeoutError", "AuthError"]

@@ -9,6 +9,7 @@ and read back as bytes, straight from the engine.
 
 import mcring
 
+from ._tls import tls_options
 from .exceptions import MemcacheIllegalInputError, MemcacheServerError, translate
 from .serde import LegacyWrappingSerde
 
@@ -30,10 +31,12 @@ def server_name(server):
     return server
 
 
-def engine_options(connect_timeout, timeout, key_prefix):
-    """Engine options for pymemcache's timeouts (seconds) and key prefix.
-    pymemcache's default ``None`` (wait forever) keeps the engine's bounds."""
+def engine_options(connect_timeout, timeout, key_prefix, tls_context=None):
+    """Engine options for pymemcache's timeouts (seconds), key prefix and
+    ``tls_context``. pymemcache's default ``None`` (wait forever) keeps the
+    engine's bounds."""
     options = {"value_format": "raw", "compress_threshold": 0}
+    options.update(tls_options(tls_context))
     if connect_timeout is not None:
         options["connect_timeout_ms"] = max(1, int(connect_timeout * 1000))
     if timeout is not None:

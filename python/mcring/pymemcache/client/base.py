@@ -25,8 +25,9 @@ class Client(Commands):
     ``server`` is ``(host, port)``, ``"host:port"`` or a socket path.
     ``connect_timeout``/``timeout`` are seconds (``None`` keeps the engine's
     bounds: no call blocks forever); ``no_delay``, ``socket_module``,
-    ``socket_keepalive`` and ``tls_context`` are accepted (the engine's
-    sockets always set TCP_NODELAY; TLS is not supported yet). Thread-safe.
+    ``socket_keepalive`` are accepted (the engine's sockets always set
+    TCP_NODELAY); ``tls_context`` (an ``ssl.SSLContext``) turns TLS on with
+    the context's CAs (see ``mcring.pymemcache._tls``). Thread-safe.
     """
 
     def __init__(self, server, serde=None, serializer=None, deserializer=None,
@@ -34,8 +35,6 @@ class Client(Commands):
                  socket_module=socket, socket_keepalive=None, key_prefix=b"",
                  default_noreply=True, allow_unicode_keys=False, encoding="ascii",
                  tls_context=None, _engine=None):
-        if tls_context is not None:
-            raise NotImplementedError("TLS is not supported by mcring yet")
         if socket_keepalive is not None and not isinstance(socket_keepalive, KeepaliveOpts):
             raise ValueError("Unsupported keepalive options: pass a KeepaliveOpts")
         self.server = server
@@ -52,7 +51,8 @@ class Client(Commands):
         self.encoding = encoding
         self.tls_context = tls_context
         self._mc = _engine or mcring.Client(
-            [server_name(server)], **engine_options(connect_timeout, timeout, self.key_prefix)
+            [server_name(server)],
+            **engine_options(connect_timeout, timeout, self.key_prefix, tls_context),
         )
         self._ready()
 

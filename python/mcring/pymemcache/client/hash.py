@@ -85,7 +85,10 @@ class HashClient(Commands):
 
     def _connect(self):
         options = engine_options(
-            self.default_kwargs["connect_timeout"], self.default_kwargs["timeout"], self.key_prefix
+            self.default_kwargs["connect_timeout"],
+            self.default_kwargs["timeout"],
+            self.key_prefix,
+            self.tls_context,
         )
         options.update(
             failover="eject",
