@@ -19,7 +19,8 @@ const USAGE: &str = "\
 usage: mcring [--servers CONFIG] [--json] <command> [args]
 
 CONFIG is a config string: servers (host:port[:weight], [v6]:port[:weight],
-/path.sock[:weight]) and options (name=value). Without --servers the
+/path.sock[:weight]), DNS sources (dns+NAME:PORT, srv+NAME) and options
+(name=value). Without --servers the
 MCRING_SERVERS environment variable is used. --servers and --json may stand
 anywhere on the line; `--` ends flags.
 
@@ -30,11 +31,17 @@ keys:
   load [--ttl S]              store `KEY VALUE` lines from stdin; prints `stored N`
   delete KEY...               `KEY deleted|not_found|failed`
   touch --ttl S KEY...        `KEY touched|not_found|failed`
+  invalidate [--stale-ttl S] KEY...
+                              mark stale (served while one reader recomputes),
+                              `KEY invalidated|not_found|failed`
   exists KEY...               `KEY yes|no|failed`
   incr KEY [DELTA]            the new value; exit 1 if the key does not exist
   decr KEY [DELTA]
   locate [--distribution D] [--hash H] [SERVER|option=value...] < keys
 servers:
+  servers                     `SERVER WEIGHT SOURCE` per server now (DNS sources resolved)
+  diff-ring OLD_CONFIG NEW_CONFIG [--list] < keys
+                              `moved N of M (P%)`; --list first `KEY OLD NEW` per moved key
   health                      `SERVER up|down LATENCY_MS`; exit 1 if any is down
   wait-up --timeout S         wait until every server answers; exit 1 on timeout
   stats [GROUP] [--server S]  statistics, one column per server
@@ -45,8 +52,9 @@ servers:
   dump [--server S]           `SERVER KEY EXPTIME LAST_ACCESS CAS SIZE` per key
   top [--duration S] [--limit N] [--server S]
                               `COUNT KEY SERVER`, hottest keys first
-  exporter [--listen ADDR] [--scrape-timeout S]
-                              Prometheus /metrics for every server of CONFIG
+  exporter [--listen ADDR] [--scrape-timeout S] [--shm PATH]
+                              Prometheus /metrics for every server of CONFIG, and
+                              the client metrics of the shared area at PATH
 
 exit status: 0 success, 1 a negative answer (miss, not found, down),
 2 a failure (usage, config, a server or key that failed: named on stderr).

@@ -20,12 +20,12 @@ pub fn load_config(global: &Global, extra: &[String]) -> Result<Config, Failure>
         config.servers = more.servers;
     }
     for token in extra.iter().flat_map(|t| t.split_whitespace()) {
-        if let Some((name, value)) = token.split_once('=') {
+        if let Some((name, value)) = mcring::config::option_of(token) {
             config.set_option(name, value)?;
         }
     }
     config.validate()?;
-    if config.servers.is_empty() {
+    if config.servers.is_empty() && config.discover.is_empty() {
         return Err(Failure::usage("no servers: use --servers CONFIG or set MCRING_SERVERS"));
     }
     Ok(config)

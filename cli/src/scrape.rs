@@ -1,7 +1,9 @@
 //! One scrape of a pool for the exporter: every server's `stats` and
 //! `stats settings`, read in parallel and bounded by the scrape timeout,
-//! rendered with the engine's metric families.
+//! and the client metrics of a shared metrics area, rendered with the
+//! engine's metric families.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mcring::metrics::Exposition;
@@ -51,9 +53,16 @@ fn read_server(spec: &ServerSpec, budget: Duration) -> Answer {
 }
 
 /// The exposition of one scrape of `config`'s servers (configured, then
-/// gutter), each bounded by `timeout`. Servers that do not answer are
-/// `memcached_up 0`; their errors are returned for the log.
-pub fn scrape(config: &Config, ring: &Ring, timeout: Duration) -> (String, Vec<String>) {
+/// gutter), each bounded by `timeout`, and of the shared metrics area at
+/// `shm`. Servers that do not answer are `memcached_up 0`, an area that
+/// cannot be read `mcring_shared_metrics_up 0`; their errors are returned
+/// for the log.
+pub fn scrape(
+    config: &Config,
+    ring: &Ring,
+    timeout: Duration,
+    shm: Option<&Path>,
+) -> (String, Vec<String>) {
     let specs: Vec<&ServerSpec> = config.servers.iter().chain(&config.gutter).collect();
     let answers: Vec<Answer> = std::thread::scope(|scope| {
         let handles: Vec<_> =
@@ -96,5 +105,18 @@ pub fn scrape(config: &Config, ring: &Ring, timeout: Duration) -> (String, Vec<S
         );
     }
     add_owned_fractions(&mut e, &config.servers, ring);
+    if let Some(path) = shm {
+        let read = mcring::shared_metrics::read(path);
+        e.gauge(
+            "mcring_shared_metrics_up",
+            "Whether the shared metrics area of the clients (--shm) could be read.",
+            &[("path", &path.display().to_string())],
+            u64::from(read.is_ok()),
+        );
+        match read {
+            Ok(stats) => stats.add_to(&mut e),
+            Err(err) => errors.push(format!("--shm: {err}")),
+        }
+    }
     (e.render(), errors)
 }

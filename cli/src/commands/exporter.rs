@@ -5,9 +5,13 @@
 //! the address actually bound is printed on stdout as
 //! `listening http://ADDR/metrics`. `--scrape-timeout S` (default 5)
 //! bounds a scrape; Prometheus' own timeout
-//! (`X-Prometheus-Scrape-Timeout-Seconds`) lowers it. SIGTERM or SIGINT
-//! stops the exporter after the request in progress, exit status 0.
+//! (`X-Prometheus-Scrape-Timeout-Seconds`) lowers it. `--shm PATH` adds
+//! the client metrics of every process using the shared metrics area at
+//! PATH (PHP-FPM workers with `mcring.shared_metrics = PATH`); with it,
+//! servers are optional. SIGTERM or SIGINT stops the exporter after the
+//! request in progress, exit status 0.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mcring::Ring;
@@ -23,11 +27,28 @@ const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 const POLL: Duration = Duration::from_millis(100);
 
 pub fn run(global: &Global, rest: Vec<String>) -> Result<u8, Failure> {
-    let a = args::parse("exporter", rest, &[("--listen", true), ("--scrape-timeout", true)])?;
-    a.expect(0, 0, "exporter [--listen ADDR] [--scrape-timeout SECONDS]")?;
+    let a = args::parse(
+        "exporter",
+        rest,
+        &[("--listen", true), ("--scrape-timeout", true), ("--shm", true)],
+    )?;
+    a.expect(0, 0, "exporter [--listen ADDR] [--scrape-timeout SECONDS] [--shm PATH]")?;
     let listen = a.value("--listen").unwrap_or("127.0.0.1:9150").to_string();
     let max_timeout = a.seconds("--scrape-timeout", 5.0)?.max(Duration::from_millis(10));
-    let config = pool::load_config(global, &[])?;
+    let shm = a.value("--shm").map(PathBuf::from);
+    let no_servers = global.servers.is_none() && std::env::var_os("MCRING_SERVERS").is_none();
+    let config = match &shm {
+        // The shared area alone: nothing to scrape but the clients' metrics.
+        Some(_) if no_servers => mcring::Config::new(Vec::new()),
+        _ => pool::load_config(global, &[])?,
+    };
+    if let Some(path) = &shm {
+        // A wrong path is said at once; a missing file is not fatal (the
+        // pool may start later), each scrape says so.
+        if let Err(e) = mcring::shared_metrics::read(path) {
+            warn(format_args!("exporter: --shm: {e}"));
+        }
+    }
     let ring = Ring::new(&config.servers, config.distribution, config.key_hash());
 
     shutdown::install();
@@ -45,7 +66,7 @@ pub fn run(global: &Global, rest: Vec<String>) -> Result<u8, Failure> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Failure::usage(format!("exporter: {e}"))),
         };
-        let response = respond(&request, &config, &ring, max_timeout);
+        let response = respond(&request, &config, &ring, max_timeout, shm.as_deref());
         if let Err(e) = request.respond(response) {
             warn(format_args!("exporter: writing a response: {e}"));
         }
@@ -75,6 +96,7 @@ fn respond(
     config: &mcring::Config,
     ring: &Ring,
     max_timeout: Duration,
+    shm: Option<&Path>,
 ) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     use tiny_http::Method;
     let path = request.url().split('?').next().unwrap_or("");
@@ -89,7 +111,7 @@ fn respond(
                 .filter(|s| s.is_finite() && *s > 0.0)
                 .map(|s| Duration::from_secs_f64(s * 0.9));
             let timeout = asked.map_or(max_timeout, |t| t.min(max_timeout));
-            let (body, errors) = scrape::scrape(config, ring, timeout);
+            let (body, errors) = scrape::scrape(config, ring, timeout, shm);
             for e in errors {
                 warn(format_args!("exporter: {e}"));
             }

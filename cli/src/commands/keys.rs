@@ -92,6 +92,24 @@ pub fn touch(global: &Global, rest: Vec<String>) -> Result<u8, Failure> {
     report(&mut Out::new(global.json), &a.positional, outcomes, ("touched", "not_found"))
 }
 
+/// Marks keys stale (meta `md I`) for `--stale-ttl` seconds (default 30)
+/// instead of deleting them: readers through leases get the old value
+/// while one of them recomputes it.
+pub fn invalidate(global: &Global, rest: Vec<String>) -> Result<u8, Failure> {
+    let a = args::parse("invalidate", rest, &[("--stale-ttl", true)])?;
+    a.expect(1, usize::MAX, "invalidate [--stale-ttl SECONDS] KEY...")?;
+    let stale_ttl: u32 = match a.value("--stale-ttl") {
+        Some(_) => a.number("--stale-ttl", 0)?,
+        None => 30,
+    };
+    let client = pool::connect(global)?;
+    for key in &a.positional {
+        client.server_for(key)?;
+    }
+    let outcomes = a.positional.iter().map(|k| outcome(client.invalidate(k, stale_ttl))).collect();
+    report(&mut Out::new(global.json), &a.positional, outcomes, ("invalidated", "not_found"))
+}
+
 pub fn exists(global: &Global, rest: Vec<String>) -> Result<u8, Failure> {
     let a = args::parse("exists", rest, &[])?;
     a.expect(1, usize::MAX, "exists KEY...")?;

@@ -6,6 +6,7 @@ mod get;
 mod keys;
 mod locate;
 mod monitor;
+mod ring;
 mod servers;
 mod stats;
 mod store;
@@ -25,11 +26,14 @@ pub fn run(command: &str, global: &Global, rest: Vec<String>) -> Result<u8, Fail
         "load" => store::load(global, rest),
         "delete" => keys::delete(global, rest),
         "touch" => keys::touch(global, rest),
+        "invalidate" => keys::invalidate(global, rest),
         "exists" => keys::exists(global, rest),
         "incr" => keys::arith(global, rest, false),
         "decr" => keys::arith(global, rest, true),
         "locate" => locate::run(global, rest),
         "health" => servers::health(global, rest),
+        "servers" => ring::servers(global, rest),
+        "diff-ring" => ring::diff_ring(global, rest),
         "wait-up" => servers::wait_up(global, rest),
         "version" => servers::version(global, rest),
         "flush" => servers::flush(global, rest),
