@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use mcring::Client;
 use mcring_tests::{closed_port, mcring_binary, Memcached};
 
 fn run(args: &[&str], env_servers: Option<&str>, stdin: &str) -> Output {
@@ -494,6 +495,35 @@ fn touch_add_incr_decr_exists_delete() {
     );
 }
 
+#[test]
+fn invalidate_marks_keys_stale_for_lease_readers() {
+    let a = Memcached::start();
+    let s = a.spec();
+    let r = |args: &[&str]| run(args, Some(&s), "");
+    assert_eq!(r(&["set", "page", "old"]).status.code(), Some(0));
+    let out = r(&["invalidate", "page", "absent"]);
+    assert_eq!(out.status.code(), Some(1), "a key that was not there: exit 1");
+    assert_eq!(text(&out.stdout), "page invalidated\nabsent not_found\n");
+    // A lease reader is told to recompute and handed the old value; the
+    // next one is served it as stale.
+    let c = mcring::Client::new(mcring::Config::parse(&s).unwrap()).unwrap();
+    let opts = c.lease_options();
+    let mcring::Leased::Compute(token) = c.get_or_lease("page", &opts).unwrap() else {
+        panic!("the first reader after invalidate recomputes")
+    };
+    assert_eq!(token.previous().map(|i| &i.value[..]), Some(&b"old"[..]));
+    assert!(
+        matches!(c.get_or_lease("page", &opts).unwrap(), mcring::Leased::Stale(i) if i.value == b"old")
+    );
+    c.lease_release(token).unwrap();
+    // --stale-ttl 0 deletes.
+    let out = r(&["--json", "invalidate", "--stale-ttl", "0", "page"]);
+    assert_eq!(text(&out.stdout), "{\"key\":\"page\",\"result\":\"invalidated\"}\n");
+    assert_eq!(text(&r(&["exists", "page"]).stdout), "page no\n");
+    assert_eq!(r(&["invalidate"]).status.code(), Some(2), "invalidate needs a key");
+    assert_eq!(r(&["invalidate", "--stale-ttl", "x", "k"]).status.code(), Some(2));
+}
+
 // ---- waiting, watching -------------------------------------------------
 
 #[test]
@@ -624,4 +654,41 @@ fn dump_lists_every_key_of_every_server_and_names_a_dead_one() {
     assert!(text(&out.stderr).contains(&b.spec()));
     let out = run(&["--servers", &s, "dump", "--server", &a.spec()], None, "");
     assert_eq!((out.status.code(), lines(&out).len()), (Some(0), on_a));
+}
+
+#[test]
+fn diff_ring_counts_and_lists_the_keys_a_change_moves() {
+    // Computed only: these servers are never dialed.
+    let old = "127.4.0.1:11211 127.4.0.2:11211 127.4.0.3:11211";
+    let new = "127.4.0.1:11211 127.4.0.2:11211 127.4.0.3:11211 127.4.0.4:11211";
+    let keys: Vec<String> = (0..2000).map(|i| format!("diff:{i}")).collect();
+    let (a, b) = (Client::from_config_str(old).unwrap(), Client::from_config_str(new).unwrap());
+    let moving: Vec<&String> =
+        keys.iter().filter(|k| a.server_for(k).unwrap() != b.server_for(k).unwrap()).collect();
+    let input = keys.join("\n") + "\n";
+    let out = run(&["diff-ring", old, new], None, &input);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pct = moving.len() as f64 * 100.0 / keys.len() as f64;
+    assert_eq!(text(&out.stdout), format!("moved {} of 2000 ({pct:.2}%)\n", moving.len()));
+    assert!((300..700).contains(&moving.len()), "about a quarter move: {}", moving.len());
+
+    let out = run(&["diff-ring", "--list", old, new], None, &input);
+    let listed = lines(&out);
+    assert_eq!(listed.len(), moving.len() + 1);
+    for (line, k) in listed.iter().zip(&moving) {
+        let want =
+            format!("{k} {} {}", a.server_for(k).unwrap().name(), b.server_for(k).unwrap().name());
+        assert_eq!(line, &want);
+    }
+    // A bad config names its token.
+    let out = run(&["diff-ring", old, "127.4.0.1:0"], None, "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("127.4.0.1:0"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn servers_lists_the_servers_of_a_config() {
+    let out = run(&["servers"], Some("127.4.0.1:11211 127.4.0.2:11300:3"), "");
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "127.4.0.1:11211 1 config\n127.4.0.2:11300 3 config\n");
 }

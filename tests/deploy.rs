@@ -132,15 +132,23 @@ fn every_metric_the_dashboard_and_alerts_query_is_exported() {
     assert_eq!(status, 200);
 
     // Client metrics: what the engine renders for a client (the bindings
-    // and, with shared metrics, the exporter serve the same families). The
-    // latency family comes from the engine's histogram renderer; the engine
-    // does not record into it on the request path yet.
+    // and, with shared metrics, the exporter serve the same families),
+    // the latency histograms recorded by the requests above.
     let mut e = Exposition::new();
-    client.stats().add_to(&mut e);
-    let latencies = mcring::histogram::Latencies::default();
-    latencies.add_to(&mut e, &m.spec());
+    let stats = client.stats();
+    stats.add_to(&mut e);
+    let rendered = e.render();
+    for class in ["get", "store"] {
+        let series = format!(
+            "mcring_client_request_duration_seconds_count{{server=\"{}\",command=\"{class}\"}}",
+            m.spec()
+        );
+        let count = mcring_tests::exporter::sample(&rendered, &series);
+        let want = if class == "get" { 2.0 } else { 1.0 };
+        assert_eq!(count, Some(want), "{series} in\n{rendered}");
+    }
     let exported: BTreeSet<String> =
-        sample_names(&served).into_iter().chain(sample_names(&e.render())).collect();
+        sample_names(&served).into_iter().chain(sample_names(&rendered)).collect();
 
     let mut queried = BTreeSet::new();
     for expr in dashboard_exprs().iter().chain(&alert_exprs()) {
@@ -149,4 +157,123 @@ fn every_metric_the_dashboard_and_alerts_query_is_exported() {
     assert!(queried.len() >= 10, "{queried:?}");
     let missing: Vec<&String> = queried.iter().filter(|n| !exported.contains(*n)).collect();
     assert!(missing.is_empty(), "queried but not exported: {missing:?}\nexported: {exported:?}");
+}
+
+// ---- Kubernetes -------------------------------------------------------------
+
+/// Every document of every manifest in deploy/kubernetes.
+fn kubernetes_docs() -> Vec<yaml_rust2::Yaml> {
+    let dir = deploy("kubernetes");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "memcached, python and php manifests: {files:?}");
+    let mut docs = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let parsed = yaml_rust2::YamlLoader::load_from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not YAML: {e}", f.display()));
+        docs.extend(parsed.into_iter().filter(|d| !d.is_null()));
+    }
+    docs
+}
+
+fn kind_of(doc: &yaml_rust2::Yaml) -> &str {
+    doc["kind"].as_str().unwrap_or("")
+}
+
+#[test]
+fn kubernetes_manifests_configure_mcring_with_the_headless_service() {
+    use mcring_tests::dnsmasq::{Dnsmasq, Srv};
+    let docs = kubernetes_docs();
+    // The headless service and the StatefulSet behind it.
+    let service = docs.iter().find(|d| kind_of(d) == "Service").expect("a Service");
+    assert_eq!(service["spec"]["clusterIP"].as_str(), Some("None"), "the service is headless");
+    let (svc, ns) = (
+        service["metadata"]["name"].as_str().unwrap(),
+        service["metadata"]["namespace"].as_str().unwrap(),
+    );
+    let port = &service["spec"]["ports"][0];
+    let (port_name, port_number) = (port["name"].as_str().unwrap(), port["port"].as_i64().unwrap());
+    let sts = docs.iter().find(|d| kind_of(d) == "StatefulSet").expect("a StatefulSet");
+    assert_eq!(sts["spec"]["serviceName"].as_str(), Some(svc));
+    let replicas = sts["spec"]["replicas"].as_i64().unwrap() as usize;
+    let deployments: Vec<&str> = docs
+        .iter()
+        .filter(|d| kind_of(d) == "Deployment")
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        deployments.contains(&"python-app") && deployments.contains(&"php-app"),
+        "{deployments:?}"
+    );
+
+    // Every config string of the apps names that service.
+    let host = format!("{svc}.{ns}.svc.cluster.local");
+    let srv_name = format!("_{port_name}._tcp.{host}");
+    let mut configs = Vec::new();
+    for d in docs.iter().filter(|d| kind_of(d) == "ConfigMap") {
+        for (k, v) in d["data"].as_hash().expect("ConfigMap data") {
+            if k.as_str().unwrap_or("").starts_with("MCRING_SERVERS") {
+                configs.push(v.as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert!(configs.len() >= 2, "{configs:?}");
+    for c in &configs {
+        let parsed = mcring::Config::parse(c).unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        assert!(parsed.servers.is_empty(), "{c:?}: servers come from DNS");
+        for source in &parsed.discover {
+            match source {
+                mcring::Discovery::Addresses { name, port, .. } => {
+                    assert_eq!(
+                        (name.as_str(), i64::from(*port)),
+                        (host.as_str(), port_number),
+                        "{c:?}"
+                    );
+                }
+                mcring::Discovery::Srv { name } => assert_eq!(name, &srv_name, "{c:?}"),
+            }
+        }
+    }
+
+    // What `mcring servers` finds for each, asking a DNS server that holds
+    // the records the cluster's DNS would (the pods on loopback addresses).
+    let pods: Vec<String> = (0..replicas).map(|i| format!("{svc}-{i}.{host}")).collect();
+    let mut hosts: Vec<(&str, std::net::Ipv4Addr)> = (0..replicas)
+        .map(|i| (host.as_str(), std::net::Ipv4Addr::new(127, 0, 0, 2 + i as u8)))
+        .collect();
+    for (i, pod) in pods.iter().enumerate() {
+        hosts.push((pod.as_str(), std::net::Ipv4Addr::new(127, 0, 0, 2 + i as u8)));
+    }
+    let srv: Vec<Srv> = pods
+        .iter()
+        .map(|p| Srv {
+            name: srv_name.clone(),
+            target: p.clone(),
+            port: port_number as u16,
+            priority: 0,
+            weight: (100 / replicas) as u16,
+        })
+        .collect();
+    let dns = Dnsmasq::start(&hosts, &srv);
+    for c in &configs {
+        let out = Command::new(mcring_tests::mcring_binary())
+            .args(["--servers", &format!("{c} dns_server={}", dns.addr()), "servers"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{c:?}: {text} {}", String::from_utf8_lossy(&out.stderr));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), replicas, "{c:?}: {text}");
+        for l in lines {
+            let server = l.split(' ').next().unwrap();
+            let ok = server.starts_with("127.0.0.")
+                || pods.iter().any(|p| server.starts_with(p.as_str()));
+            assert!(ok && server.ends_with(&format!(":{port_number}")), "{c:?}: {l}");
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! `mcring exporter` against real memcached: memcached-exporter's metric
 //! names and values matching traffic the test made, the ring's ownership,
 //! dead and stopped servers as `memcached_up 0` (never a failed scrape),
-//! `promtool check metrics`, and a clean stop on SIGTERM.
+//! `promtool check metrics`, the client metrics of a shared metrics area
+//! (`--shm`), and a clean stop on SIGTERM.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -179,4 +180,63 @@ fn sigterm_stops_the_exporter_cleanly() {
     assert!(exporter.pid() > 0);
     assert_eq!(exporter.terminate(Duration::from_secs(5)), Some(0), "exit 0 after SIGTERM");
     assert!(std::net::TcpStream::connect(addr).is_err(), "the port is closed");
+}
+
+#[test]
+fn shm_serves_the_metrics_every_client_of_the_area_counted() {
+    let m = Memcached::start();
+    let s = m.spec();
+    let path = std::env::temp_dir().join(format!("mcring-exporter-shm-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    mcring::shared_metrics::init(&path).unwrap();
+    // Two clients (as two workers would have): the area holds their sum.
+    let a = Client::from_config_str(&s).unwrap();
+    let b = Client::from_config_str(&s).unwrap();
+    for i in 0..30 {
+        a.set(format!("shm:{i}"), b"v", 0, 0).unwrap();
+    }
+    for i in 0..20 {
+        b.get(format!("shm:{}", i * 2)).unwrap();
+    }
+    assert_eq!(a.stats().total.sets, 30, "each client keeps its own counts");
+
+    let path_arg = path.display().to_string();
+    let exporter = Exporter::start_without_servers(&["--shm", &path_arg]);
+    let (status, text) = exporter.scrape();
+    assert_eq!(status, 200);
+    let at =
+        |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"));
+    assert_eq!(at(&format!("mcring_shared_metrics_up{{path=\"{path_arg}\"}}")), 1.0);
+    assert_eq!(at(&format!("mcring_client_sets_total{{server=\"{s}\"}}")), 30.0);
+    assert_eq!(at(&format!("mcring_client_stored_total{{server=\"{s}\"}}")), 30.0);
+    assert_eq!(at(&format!("mcring_client_gets_total{{server=\"{s}\"}}")), 20.0);
+    assert_eq!(at(&format!("mcring_client_hits_total{{server=\"{s}\"}}")), 15.0);
+    let count = |class: &str| {
+        at(&format!(
+            "mcring_client_request_duration_seconds_count{{server=\"{s}\",command=\"{class}\"}}"
+        ))
+    };
+    assert_eq!(count("store"), 30.0);
+    assert_eq!(count("get"), 20.0);
+    assert_eq!(
+        at(&format!(
+            "mcring_client_request_duration_seconds_bucket{{server=\"{s}\",command=\"get\",le=\"+Inf\"}}"
+        )),
+        20.0
+    );
+    assert!(!text.contains("memcached_up"), "no servers to scrape");
+    let (ok, complaints) = promtool_check_metrics(&text);
+    assert!(ok, "promtool check metrics: {complaints}");
+
+    // An area that cannot be read is a gauge of 0, not a failed scrape.
+    let missing = "/nonexistent/mcring-metrics";
+    let exporter = Exporter::start(&s, &["--shm", missing]);
+    let (status, text) = exporter.scrape();
+    assert_eq!(status, 200);
+    assert_eq!(
+        sample(&text, &format!("mcring_shared_metrics_up{{path=\"{missing}\"}}")),
+        Some(0.0)
+    );
+    assert_eq!(sample(&text, &format!("memcached_up{{server=\"{s}\"}}")), Some(1.0));
+    let _ = std::fs::remove_file(&path);
 }

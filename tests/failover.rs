@@ -642,3 +642,70 @@ fn interrupt_check_stops_a_blocked_request() {
     proxy.set(Fault::None);
     assert_eq!(c.get("k").unwrap().unwrap().value, b"v", "the client still works");
 }
+
+/// Plays the write that timed out on a stopped server and is applied by it
+/// only after it resumed (memcached runs a dead connection's buffered
+/// commands as soon as it runs again, possibly after the first delete sent
+/// on a new connection): the value must not be served while the key
+/// lingers, and the second delete removes it.
+fn late_write(server: &Memcached, key: &str) {
+    let cmd = format!("set {key} 0 0 4\r\nlate\r\n");
+    assert_eq!(server.raw(cmd.as_bytes(), b"\r\n"), b"STORED\r\n");
+}
+
+#[test]
+fn a_late_write_on_a_recovered_server_is_not_served_and_is_deleted_again() {
+    for replicas in [1, 0] {
+        let servers = cluster(3);
+        let names = specs(&servers);
+        let c = client(
+            &refs(&names),
+            &format!(
+                "connect_timeout_ms=200 io_timeout_ms=300 failure_limit=2 retry_timeout_ms=300 \
+                 replicas={replicas} failover=next"
+            ),
+        );
+        let home = servers[0].spec();
+        let keys: Vec<String> = (0..20).map(|i| key_on(&c, &home, &format!("late{i}x"))).collect();
+        for k in &keys {
+            c.set(k, b"old", 0, 0).unwrap();
+        }
+        servers[0].pause();
+        for k in &keys {
+            let _ = c.set(k, b"new", 0, 0);
+        }
+        servers[0].resume();
+        std::thread::sleep(Duration::from_millis(500));
+        // The first request to the recovered server deletes its old copies.
+        let _ = c.get(&keys[0]);
+        for k in &keys {
+            let _ = c.get(k);
+        }
+        assert_eq!(servers[0].raw_get(keys[0].as_bytes()), None, "first delete sent");
+        for k in &keys {
+            late_write(&servers[0], k);
+        }
+        let newest = |v: &Option<Vec<u8>>| v.is_none() || v.as_deref() == Some(&b"new"[..]);
+        for k in &keys {
+            let got = c.get(k).unwrap().map(|i| i.value);
+            assert!(newest(&got), "replicas={replicas} {k}: served {got:?}");
+        }
+        for r in c.get_multi(&keys).unwrap() {
+            let got = r.unwrap().map(|i| i.value);
+            assert!(newest(&got), "replicas={replicas} multi-get served {got:?}");
+        }
+        // After the linger (twice the I/O timeout, at least 1 s) the next
+        // request to the server deletes the keys once more. (Reads of the
+        // lingering keys themselves skip it, and only miss there.)
+        std::thread::sleep(Duration::from_millis(1200));
+        c.set(key_on(&c, &home, "other"), b"v", 0, 0).unwrap();
+        for k in &keys {
+            assert_eq!(servers[0].raw_get(k.as_bytes()), None, "replicas={replicas} {k}");
+        }
+        if replicas == 1 {
+            for k in &keys {
+                assert_eq!(c.get(k).unwrap().unwrap().value, b"new", "{k}");
+            }
+        }
+    }
+}

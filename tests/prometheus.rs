@@ -1,6 +1,8 @@
 //! A real Prometheus scrapes `mcring exporter` in front of three real
 //! memcached servers: its HTTP API sees `memcached_up` and the hit ratio
-//! of traffic this test made; a killed server is `memcached_up 0` on the
+//! of traffic this test made, and, through the shared metrics area the
+//! test's client adds into (`--shm`), the client's counts and latency
+//! histograms of that traffic; a killed server is `memcached_up 0` on the
 //! next scrape (and the scrape itself stays up), and the checked-in
 //! `MemcachedDown` alert goes pending for it.
 
@@ -48,6 +50,11 @@ fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
 fn prometheus_sees_up_and_hit_ratio_and_a_killed_server() {
     let mut servers = [Memcached::start(), Memcached::start(), Memcached::start()];
     let config: String = servers.iter().map(|m| m.spec()).collect::<Vec<_>>().join(" ");
+    // The client adds its metrics into a shared area, which the exporter
+    // serves (as it would for PHP-FPM's workers).
+    let shm = std::env::temp_dir().join(format!("mcring-prometheus-shm-{}", std::process::id()));
+    let _ = std::fs::remove_file(&shm);
+    mcring::shared_metrics::init(&shm).unwrap();
 
     // 1,000 gets, 25% of them misses.
     let client = Client::from_config_str(&config).unwrap();
@@ -60,7 +67,8 @@ fn prometheus_sees_up_and_hit_ratio_and_a_killed_server() {
     let found = client.get_multi(&keys).unwrap();
     assert_eq!(found.iter().filter(|r| matches!(r, Ok(Some(_)))).count(), 750);
 
-    let exporter = Exporter::start(&config, &["--scrape-timeout", "1"]);
+    let shm_arg = shm.display().to_string();
+    let exporter = Exporter::start(&config, &["--scrape-timeout", "1", "--shm", &shm_arg]);
     let rules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/prometheus/alerts.yml");
     let prom = Prometheus::start(exporter.addr, "1s", &[rules]);
 
@@ -87,6 +95,40 @@ fn prometheus_sees_up_and_hit_ratio_and_a_killed_server() {
     let owned: f64 = samples(&prom, "sum(mcring_server_owned_fraction)")[0].1;
     assert!((owned - 1.0).abs() < 1e-9);
 
+    // What the client saw of the same traffic: its counters, and one
+    // latency observation per set and per server of the multi-get.
+    let one = |promql: &str| {
+        let s = samples(&prom, promql);
+        assert_eq!(s.len(), 1, "{promql}: {s:?}");
+        s[0].1
+    };
+    assert_eq!(one("sum(mcring_client_gets_total)"), 1000.0);
+    assert_eq!(one("sum(mcring_client_hits_total) / sum(mcring_client_gets_total)"), 0.75);
+    assert_eq!(one("sum(mcring_client_stored_total)"), 750.0);
+    assert_eq!(one(r#"sum(mcring_client_request_duration_seconds_count{command="store"})"#), 750.0);
+    assert_eq!(
+        one(r#"sum(mcring_client_request_duration_seconds_count{command="get_multi"})"#),
+        3.0
+    );
+    assert_eq!(samples(&prom, "mcring_client_request_duration_seconds_count").len(), 6);
+    // The p99 of the sets, as the dashboard computes it, lies in the bucket
+    // the client's own histograms put it in.
+    let p99 = one(
+        r#"histogram_quantile(0.99, sum by (le) (mcring_client_request_duration_seconds_bucket{command="store"}))"#,
+    );
+    let stats = client.stats();
+    let mut store = mcring::histogram::HistogramSnapshot::default();
+    for i in 0..stats.servers.len() {
+        store = store.plus(&stats.latencies_of(i)[mcring::histogram::CommandClass::Store as usize]);
+    }
+    let upper = store.quantile_upper_bound(0.99).unwrap();
+    let lower = mcring::histogram::BOUNDS_NS
+        .iter()
+        .map(|&ns| ns as f64 / 1e9)
+        .rfind(|&b| b < upper)
+        .unwrap_or(0.0);
+    assert!(p99 > lower && p99 <= upper, "p99 {p99} outside ({lower}, {upper}]");
+
     // Kill one: the next scrapes say memcached_up 0 for it, the scrape
     // itself (`up`) stays 1, and the alert is pending.
     let victim = servers[1].spec();
@@ -112,4 +154,5 @@ fn prometheus_sees_up_and_hit_ratio_and_a_killed_server() {
             })
         })
     });
+    let _ = std::fs::remove_file(&shm);
 }

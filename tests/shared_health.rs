@@ -220,3 +220,46 @@ fn an_overflowed_server_is_flushed_only_if_it_did_not_restart_and_a_refused_flus
     c.set(&probe, b"p", 0, 0).unwrap();
     assert!(restarted.raw_get(fresh.as_bytes()).is_some(), "a restarted server is not flushed");
 }
+
+#[test]
+fn shared_health_and_invalidation_work_the_same_over_tls() {
+    use mcring_tests::tls::{tls_memcached, ClientCerts, Pki};
+    shared();
+    let a = tls_memcached("server", ClientCerts::None, &[]);
+    let b = tls_memcached("server", ClientCerts::None, &[]);
+    // The proxy forwards TLS bytes as they are; the certificate is valid for
+    // 127.0.0.1, where the proxy listens.
+    let proxy = FaultProxy::start(a.addr());
+    let tls = format!("tls=true tls_ca={}", Pki::get().path("ca.pem"));
+    let config = format!(
+        "{} {} {tls} failover=next failure_limit=1 retry_timeout_ms=300 connect_timeout_ms=300 \
+         io_timeout_ms=300",
+        proxy.spec(),
+        b.spec()
+    );
+    let writer = Client::from_config_str(&config).unwrap();
+    let reader = Client::from_config_str(&config).unwrap();
+    let direct = Client::from_config_str(&format!("{} {tls}", a.spec())).unwrap();
+    let key = key_on(&writer, &proxy.spec(), "tk");
+    let other = key_on(&writer, &proxy.spec(), "tother");
+    assert_eq!(writer.set(&key, b"v1", 0, 0).unwrap(), Status::Done);
+    assert_eq!(writer.set(&other, b"keep", 0, 0).unwrap(), Status::Done);
+
+    proxy.set(Fault::Blackhole);
+    assert_eq!(writer.set(&key, b"v2", 0, 0).unwrap(), Status::StoredElsewhere);
+    assert!(!reader.alive()[0].1, "the reader sees the server dead at once");
+    let t = Instant::now();
+    assert_eq!(reader.get(&key).unwrap().unwrap().value, b"v2");
+    assert!(t.elapsed() < Duration::from_millis(200), "the reader pays no timeout");
+    assert_eq!(direct.get(&key).unwrap().unwrap().value, b"v1", "the home still holds v1");
+
+    proxy.set(Fault::None);
+    std::thread::sleep(Duration::from_millis(400));
+    match reader.get(&key).unwrap() {
+        None => {}
+        Some(item) => assert_ne!(item.value, b"v1", "stale value served after recovery"),
+    }
+    assert_eq!(direct.get(&key).unwrap(), None, "the key the writer missed was deleted");
+    assert_eq!(direct.get(&other).unwrap().unwrap().value, b"keep", "no flush");
+    assert!(reader.alive()[0].1);
+}

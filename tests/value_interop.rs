@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use mcring::compress::Compression;
 use mcring::config::ValueFormat;
 use mcring::value::{decode, encode, php_double_text, user_flags, CodecOptions, Decoded, Value};
 use mcring_tests::Memcached;
@@ -86,7 +87,13 @@ fn get(mc: &Memcached, key: &str, format: ValueFormat) -> Decoded {
     decode(
         &data,
         flags,
-        &CodecOptions { format, compress_threshold: 0, user_flags: 0, max_value_bytes: MAX },
+        &CodecOptions {
+            format,
+            compress_threshold: 0,
+            user_flags: 0,
+            max_value_bytes: MAX,
+            compression: Compression::default(),
+        },
     )
     .unwrap_or_else(|e| panic!("{key}: {e}"))
 }
@@ -280,7 +287,8 @@ fn php_memcached_writes_mcring_reads() {
                 format: php,
                 compress_threshold: 0,
                 user_flags: 0,
-                max_value_bytes: 1000
+                max_value_bytes: 1000,
+                compression: Compression::default()
             }
         )
         .unwrap_err()
@@ -297,6 +305,7 @@ fn mcring_writes_php_memcached_reads() {
         compress_threshold: 2000,
         user_flags: 0,
         max_value_bytes: MAX,
+        compression: Compression::default(),
     };
     let text = "mcring value interop été ".repeat(500);
     let big = lcg_bytes(20000).repeat(5);
@@ -447,7 +456,8 @@ c.set('zi', 10**400, min_compress_len=100)
                 format: py,
                 compress_threshold: 0,
                 user_flags: 0,
-                max_value_bytes: 1000
+                max_value_bytes: 1000,
+                compression: Compression::default()
             }
         )
         .unwrap_err()
@@ -464,6 +474,7 @@ fn mcring_writes_pylibmc_reads() {
         compress_threshold: 100,
         user_flags: 0,
         max_value_bytes: MAX,
+        compression: Compression::default(),
     };
     let text = "mcring value interop été ".repeat(500);
     let blob = b"xyz".repeat(5000);

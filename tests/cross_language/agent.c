@@ -6,6 +6,9 @@
  *   agent CONFIG write TAG               stores the value set under TAG:<name>
  *   agent CONFIG read TAG                prints `<name> <type> <value>` per value
  *   agent CONFIG readkeys   < keys       prints `<key> <hex of value>` or `<key> missing`
+ *   agent CONFIG herd KEY LOG START_AT   reads KEY through a lease at START_AT (Unix
+ *                                        time); computing appends a line to LOG and
+ *                                        sleeps 200 ms; prints `<value> <ms waited>`
  *
  * Values are printed as the driver compares them: strings as hex of their
  * bytes, integers in decimal, floats with %.17g, booleans as true/false,
@@ -15,10 +18,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 static void die(const char *what, mcring_status s) {
   fprintf(stderr, "agent.c: %s: %s: %s\n", what, mcring_status_name(s), mcring_last_error());
   exit(1);
+}
+
+static double now(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void herd(mcring_client *c, const char *key, const char *log, double start_at) {
+  while (now() < start_at) usleep(500);
+  double t0 = now();
+  mcring_value *v = NULL;
+  mcring_lease *lease = NULL;
+  mcring_status s = mcring_get_or_lease(c, key, strlen(key), NULL, &v, &lease);
+  char computed[64];
+  if (s == MCRING_LEASE) {
+    FILE *f = fopen(log, "a");
+    if (f == NULL) die("log", s);
+    fprintf(f, "C %d\n", (int)getpid());
+    fclose(f);
+    usleep(200000);
+    int n = snprintf(computed, sizeof computed, "computed by C %d", (int)getpid());
+    mcring_value *enc = NULL;
+    s = mcring_encode_string(c, (const uint8_t *)computed, (size_t)n, 0, &enc);
+    if (s != MCRING_OK) die("encode", s);
+    s = mcring_lease_fill(c, lease, mcring_value_data(enc), mcring_value_len(enc), mcring_value_flags(enc), 60);
+    if (s != MCRING_OK) die("lease_fill", s);
+    mcring_value_free(enc);
+    printf("%s %.0f\n", computed, (now() - t0) * 1000);
+  } else if (s == MCRING_OK || s == MCRING_STALE) {
+    mcring_decoded *d = NULL;
+    s = mcring_value_decode(c, v, &d);
+    if (s != MCRING_OK) die("decode", s);
+    printf("%.*s %.0f\n", (int)mcring_decoded_len(d), (const char *)mcring_decoded_data(d), (now() - t0) * 1000);
+    mcring_decoded_free(d);
+  } else {
+    die("get_or_lease", s);
+  }
+  mcring_value_free(v);
 }
 
 /* Stores an encoded value as TAG:NAME (and frees it). */
@@ -154,6 +199,8 @@ int main(int argc, char **argv) {
         die("readkeys", s);
       }
     }
+  } else if (strcmp(cmd, "herd") == 0 && argc > 5) {
+    herd(c, argv[3], argv[4], atof(argv[5]));
   } else {
     fprintf(stderr, "unknown command %s\n", cmd);
     return 2;

@@ -91,6 +91,20 @@ case 'readkeys':
         echo $key, ' ', ($value === false ? 'missing' : ($value === '' ? '-' : bin2hex((string)$value))), "\n";
     }
     break;
+case 'herd':
+    // herd KEY LOG START_AT: getOrSet at START_AT (Unix time); the compute
+    // appends a line to LOG, sleeps 200 ms and returns who computed.
+    // Prints `<value> <ms waited>`.
+    [, , , , $key, $log, $start_at] = $argv;
+    while (microtime(true) < (float) $start_at) usleep(500);
+    $t0 = hrtime(true);
+    $value = $mc->getOrSet($key, function () use ($log) {
+        file_put_contents($log, 'PHP ' . getmypid() . "\n", FILE_APPEND | LOCK_EX);
+        usleep(200000);
+        return 'computed by PHP ' . getmypid();
+    }, 60);
+    printf("%s %d\n", var_export($value, true) === "''" ? '-' : $value, (hrtime(true) - $t0) / 1e6);
+    break;
 default:
     fwrite(STDERR, "unknown command $cmd\n");
     exit(2);

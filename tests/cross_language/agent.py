@@ -2,7 +2,10 @@
 and the output format)."""
 
 import json
+import os
 import sys
+import threading
+import time
 
 import mcring
 
@@ -37,6 +40,35 @@ def shown(value):
     return f"other {type(value).__name__}"
 
 
+def herd(mc, key, log, start_at, threads):
+    """`herd KEY LOG START_AT THREADS`: THREADS threads call get_or_set on KEY
+    at START_AT (Unix time); the compute appends a line to LOG, sleeps
+    200 ms and returns who computed. Prints `<value> <ms waited>` per
+    caller."""
+    def compute():
+        with open(log, "a") as f:
+            f.write(f"Python {os.getpid()}\n")
+        time.sleep(0.2)
+        return f"computed by Python {os.getpid()}"
+
+    out = []
+    lock = threading.Lock()
+
+    def caller():
+        time.sleep(max(0.0, float(start_at) - time.time()))
+        t0 = time.monotonic()
+        value = mc.get_or_set(key, compute, 60)
+        with lock:
+            out.append(f"{value} {(time.monotonic() - t0) * 1000:.0f}")
+
+    ts = [threading.Thread(target=caller) for _ in range(int(threads))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print("\n".join(out))
+
+
 def main():
     config, cmd = sys.argv[1], sys.argv[2]
     mc = mcring.Client(config)
@@ -60,6 +92,8 @@ def main():
             else:
                 data = value.encode() if isinstance(value, str) else value
                 print(f"{key} {data.hex() or '-'}")
+    elif cmd == "herd":
+        herd(mc, *sys.argv[3:7])
     else:
         sys.exit(f"unknown command {cmd}")
 

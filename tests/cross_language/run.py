@@ -7,7 +7,10 @@ Shows that
 - every language reads the values every other language wrote as the same
   values (strings, integers, floats, booleans, arrays, a compressed string);
 - with replicas=1 and a server killed, C, Python and PHP still read every
-  key, from the same replica.
+  key, from the same replica;
+- 8 PHP processes, 8 Python threads and 2 C processes reading one missing
+  key through the lease (getOrSet / get_or_set / mcring_get_or_lease), with
+  a 200 ms compute, compute it once and all get the winner's value.
 
 Run by scripts/test.sh with the built pieces in the environment:
 MCRING_PREFIX (libmcring installed there), MCRING_PHP_EXT (mcring.so),
@@ -158,6 +161,34 @@ def main():
                 wrong = [f"{g!r} (want {e!r})" for g, e in zip(got, expected) if g != e]
                 check(got == expected, f"{reader} reads what {writer} wrote" +
                       (f": {wrong[:3]}" if wrong else ""))
+
+        print("stampede: 8 PHP processes, 8 Python threads, 2 C processes on one missing key")
+        log = os.path.join(WORK, "computes.log")
+        open(log, "w").close()
+        start_at = f"{time.time() + 2.0:.3f}"  # after every interpreter started
+        herd = [("PHP", langs["PHP"](config) + ["herd", "herd:key", log, start_at]) for _ in range(8)]
+        herd.append(("Python (8 threads)", langs["Python"](config) + ["herd", "herd:key", log, start_at, "8"]))
+        herd += [("C", langs["C"](config) + ["herd", "herd:key", log, start_at]) for _ in range(2)]
+        procs = [(name, subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+                 for name, a in herd]
+        lines = []
+        failed = []
+        for name, p in procs:
+            out, err = p.communicate(timeout=60)
+            if p.returncode != 0:
+                failed.append(f"{name}: exit {p.returncode}: {err.strip()}")
+            lines += out.splitlines()
+        check(not failed, f"all {len(procs)} processes exited 0" + (f": {failed}" if failed else ""))
+        with open(log) as f:
+            computed = f.read().split("\n")[:-1]
+        check(len(computed) == 1, f"one compute of {len(lines)} callers: {computed}")
+        values = {line.rsplit(" ", 1)[0] for line in lines}
+        winner = computed[0] if computed else "?"
+        check(len(lines) == 18 and values == {f"computed by {winner}"},
+              f"every caller got the winner's value ({winner}): {sorted(values)}")
+        waits = sorted(int(line.rsplit(" ", 1)[1]) for line in lines if line)
+        if waits:
+            print(f"     waited: median {waits[len(waits) // 2]} ms, max {waits[-1]} ms (compute 200 ms)")
 
         print("replicas=1, one server killed: C, Python and PHP read every key")
         replicated = config + " replicas=1 connect_timeout_ms=300 io_timeout_ms=500"

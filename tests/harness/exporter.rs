@@ -20,8 +20,19 @@ impl Exporter {
     /// Starts `mcring --servers CONFIG exporter --listen 127.0.0.1:0 ARGS`
     /// and waits for its `listening` line.
     pub fn start(config: &str, args: &[&str]) -> Exporter {
+        Exporter::spawn(&["--servers", config], args)
+    }
+
+    /// Starts `mcring exporter --listen 127.0.0.1:0 ARGS` without servers
+    /// (a shared metrics area alone, with `--shm`).
+    pub fn start_without_servers(args: &[&str]) -> Exporter {
+        Exporter::spawn(&[], args)
+    }
+
+    fn spawn(global: &[&str], args: &[&str]) -> Exporter {
         let mut child = Command::new(mcring_binary())
-            .args(["--servers", config, "exporter", "--listen", "127.0.0.1:0"])
+            .args(global)
+            .args(["exporter", "--listen", "127.0.0.1:0"])
             .args(args)
             .env_remove("MCRING_SERVERS")
             .stdin(Stdio::null())

@@ -5,6 +5,7 @@
 
 pub mod c_build;
 pub mod cli;
+pub mod dnsmasq;
 pub mod exporter;
 pub mod http;
 pub mod memcached;
@@ -13,6 +14,7 @@ pub mod peers;
 pub mod placement_inputs;
 pub mod prometheus;
 pub mod proxy;
+pub mod tls;
 
 pub use cli::mcring_binary;
 pub use memcached::Memcached;

@@ -13,12 +13,21 @@ pub struct Memcached {
     pub port: u16,
     /// The unix socket path, for a unix-socket server.
     pub socket: Option<PathBuf>,
+    /// The loopback address it listens on (127.0.0.1 unless started with
+    /// [`Memcached::start_on`]).
+    pub ip: std::net::Ipv4Addr,
     extra_args: Vec<String>,
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    free_port_on(std::net::Ipv4Addr::LOCALHOST)
+}
+
+/// A port that was free a moment ago on loopback address `ip`.
+pub fn free_port_on(ip: std::net::Ipv4Addr) -> u16 {
+    assert!(ip.is_loopback(), "tests listen on loopback addresses only, not {ip}");
+    let listener = TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("bind {ip}:0: {e}"));
     listener.local_addr().expect("local_addr").port()
 }
 
@@ -59,14 +68,45 @@ impl Memcached {
     /// Starts memcached on a free 127.0.0.1 port with extra arguments
     /// (e.g. `["-I", "2m"]`).
     pub fn start_with(args: &[&str]) -> Memcached {
+        Memcached::start_on_with(std::net::Ipv4Addr::LOCALHOST, args)
+    }
+
+    /// Starts memcached on a free port of loopback address `ip` (127.0.0.2,
+    /// 127.0.0.3, ...: servers that differ by address, as pods do).
+    pub fn start_on(ip: std::net::Ipv4Addr) -> Memcached {
+        Memcached::start_on_with(ip, &[])
+    }
+
+    /// One memcached on each loopback address of `ips`, all on the same
+    /// port (as the pods behind one headless service): `ADDRESS:PORT` is
+    /// what DNS discovery finds.
+    pub fn start_on_one_port(ips: &[std::net::Ipv4Addr]) -> Vec<Memcached> {
+        for _ in 0..20 {
+            let port = free_port_on(ips[0]);
+            let mut started = Vec::new();
+            for &ip in ips {
+                match Memcached::spawn_tcp(ip, port, &[]) {
+                    Some(m) => started.push(m),
+                    None => break,
+                }
+            }
+            if started.len() == ips.len() {
+                return started;
+            }
+        }
+        panic!("could not start memcached on one free port of {ips:?}");
+    }
+
+    /// [`Memcached::start_on`] with extra arguments.
+    pub fn start_on_with(ip: std::net::Ipv4Addr, args: &[&str]) -> Memcached {
         let extra: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         for _ in 0..20 {
-            let port = free_port();
-            if let Some(m) = Memcached::spawn_tcp(port, &extra) {
+            let port = free_port_on(ip);
+            if let Some(m) = Memcached::spawn_tcp(ip, port, &extra) {
                 return m;
             }
         }
-        panic!("could not start memcached on a free port");
+        panic!("could not start memcached on a free port of {ip}");
     }
 
     /// Starts memcached listening on a unix socket at `path`.
@@ -79,6 +119,7 @@ impl Memcached {
             child: Some(child),
             port: 0,
             socket: Some(path.to_path_buf()),
+            ip: std::net::Ipv4Addr::LOCALHOST,
             extra_args: Vec::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -92,12 +133,12 @@ impl Memcached {
         panic!("memcached did not start on {}", path.display());
     }
 
-    fn spawn_tcp(port: u16, extra: &[String]) -> Option<Memcached> {
+    fn spawn_tcp(ip: std::net::Ipv4Addr, port: u16, extra: &[String]) -> Option<Memcached> {
         let mut cmd = base_command();
-        cmd.args(["-l", "127.0.0.1", "-p", &port.to_string()]).args(extra);
+        cmd.args(["-l", &ip.to_string(), "-p", &port.to_string()]).args(extra);
         let child = cmd.spawn().expect("spawn memcached (is it installed?)");
         let mut m =
-            Memcached { child: Some(child), port, socket: None, extra_args: extra.to_vec() };
+            Memcached { child: Some(child), port, socket: None, ip, extra_args: extra.to_vec() };
         if m.wait_ready() {
             Some(m)
         } else {
@@ -106,9 +147,11 @@ impl Memcached {
         }
     }
 
-    /// Waits until the server answers `version`; false if it exited or did
-    /// not answer within 10 s.
+    /// Waits until the server answers `version` (a TLS server, `-Z`: until
+    /// it accepts connections; one with `-Y`: until it asks for a login);
+    /// false if it exited or did not answer within 10 s.
     fn wait_ready(&mut self) -> bool {
+        let tls = self.extra_args.iter().any(|a| a == "-Z");
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Some(child) = self.child.as_mut() {
@@ -117,11 +160,15 @@ impl Memcached {
                 }
             }
             if let Ok(mut s) = TcpStream::connect(self.addr()) {
+                if tls {
+                    return true;
+                }
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
                 if s.write_all(b"version\r\n").is_ok() {
                     let mut line = String::new();
                     if BufReader::new(&mut s).read_line(&mut line).is_ok()
-                        && line.starts_with("VERSION")
+                        && (line.starts_with("VERSION")
+                            || line.starts_with("CLIENT_ERROR unauthenticated"))
                     {
                         return true;
                     }
@@ -132,17 +179,22 @@ impl Memcached {
         false
     }
 
-    /// `127.0.0.1:port`.
+    /// `ip:port` (127.0.0.1 unless started on another loopback address).
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        SocketAddr::from((self.ip, self.port))
     }
 
-    /// The server token for a config string: `127.0.0.1:port` or the socket path.
+    /// The server token for a config string: `ip:port` or the socket path.
     pub fn spec(&self) -> String {
         match &self.socket {
             Some(p) => p.display().to_string(),
-            None => format!("127.0.0.1:{}", self.port),
+            None => format!("{}:{}", self.ip, self.port),
         }
+    }
+
+    /// Whether the server was started with argument `arg` (e.g. `-Z`).
+    pub fn has_arg(&self, arg: &str) -> bool {
+        self.extra_args.iter().any(|a| a == arg)
     }
 
     /// The process id.
@@ -228,7 +280,7 @@ impl Memcached {
         }
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            if let Some(m) = Memcached::spawn_tcp(self.port, &self.extra_args.clone()) {
+            if let Some(m) = Memcached::spawn_tcp(self.ip, self.port, &self.extra_args.clone()) {
                 *self = m;
                 return;
             }

@@ -411,3 +411,35 @@ impl Drop for Answers {
         }
     }
 }
+
+/// libmemcached's owner (an index into `servers`) of each key, with every
+/// server pushed at once and the given distribution (`ketama-weighted`,
+/// `ketama`, `modula`) and its default hash. Computed only: nothing dials.
+pub fn owners(servers: &[mcring::ServerSpec], keys: &[Vec<u8>], distribution: &str) -> Vec<usize> {
+    let lm: Vec<LmServer> = servers
+        .iter()
+        .map(|s| match s.transport {
+            mcring::config::Transport::Unix => {
+                LmServer::Unix { path: s.host.clone(), weight: s.weight }
+            }
+            mcring::config::Transport::Tcp => {
+                LmServer::Tcp { host: s.host.clone(), port: s.port, weight: s.weight }
+            }
+        })
+        .collect();
+    let mut script = Script::new();
+    script.mode(AddMode::Push).servers(&lm).keys(keys).place(distribution, "default");
+    let mut answers = oracle(script);
+    answers.ok();
+    answers.ok();
+    answers.ok();
+    let placement = answers.placement();
+    answers.finish();
+    match placement.outcome {
+        Outcome::Placed(owners) => owners
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|e| panic!("libmemcached refused a key: {e}")))
+            .collect(),
+        other => panic!("the oracle did not place the keys: {other:?}"),
+    }
+}
