@@ -11,11 +11,13 @@
  *
  *     floor          bench/c/kv_floor.c: raw blocking sockets, no placement, no parsing
  *     mcring         McRing\Client (ketama-weighted, the default)
+ *     mcring-memcached  McRing\Memcached, configured as php-memcached is:
+ *                    OPT_LIBKETAMA_COMPATIBLE and OPT_TCP_NODELAY
  *     php-memcached  Memcached with OPT_LIBKETAMA_COMPATIBLE and OPT_TCP_NODELAY
  *     engine         for reference: the mcring engine called from Rust
  *                    (bench/src/kv.rs), i.e. mcring without PHP
  *
- * Both PHP clients run in the same interpreter setup (php -n with both
+ * The PHP clients run in the same interpreter setup (php -n with both
  * extensions loaded). Each figure is the median of --rounds rounds; the
  * clients take turns within a round.
  *
@@ -25,14 +27,15 @@
 const KEYS = 1000;
 const MULTI = 100;
 const WORKLOADS = ['get' => 50000, 'set' => 50000, 'mget' => 5000];
-const CLIENTS = ['floor', 'mcring', 'php-memcached', 'engine'];
+const CLIENTS = ['floor', 'mcring', 'mcring-memcached', 'php-memcached', 'engine'];
 
 function make_client(string $name, array $servers): object
 {
     if ($name === 'mcring') {
         return new McRing\Client($servers);
     }
-    $m = new Memcached();
+    // php-memcached's configuration, for php-memcached and for the drop-in.
+    $m = $name === 'mcring-memcached' ? new McRing\Memcached() : new Memcached();
     $m->setOption(Memcached::OPT_LIBKETAMA_COMPATIBLE, true);
     $m->setOption(Memcached::OPT_TCP_NODELAY, true);
     $m->addServers(array_map(fn($s) => [explode(':', $s)[0], (int) explode(':', $s)[1]], $servers));
@@ -163,13 +166,15 @@ foreach ($procs as $p) {
 }
 
 $names = ['get' => 'get', 'set' => 'set', 'mget' => 'getMulti (100 keys)'];
-echo "| workload | floor ops/s | mcring ops/s | php-memcached ops/s | mcring / floor | php-memcached / floor | mcring / php-memcached | engine alone / floor |\n";
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+echo "| workload | floor ops/s | McRing\\Client ops/s | McRing\\Memcached ops/s | php-memcached ops/s | McRing\\Client / floor | McRing\\Memcached / McRing\\Client | McRing\\Memcached / php-memcached | McRing\\Client / php-memcached | engine alone / floor |\n";
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
 foreach ($results as $op => $by) {
     $f = median($by['floor']);
     $m = median($by['mcring']);
+    $d = median($by['mcring-memcached']);
     $p = median($by['php-memcached']);
     $e = median($by['engine']);
-    printf("| %s | %.0f | %.0f | %.0f | %.2f× | %.2f× | %.2f | %.2f× |\n", $names[$op], $f, $m, $p, $m / $f, $p / $f, $m / $p, $e / $f);
+    printf("| %s | %.0f | %.0f | %.0f | %.0f | %.2f× | %.3f | %.2f | %.2f | %.2f× |\n", $names[$op], $f, $m, $d, $p,
+        $m / $f, $d / $m, $d / $p, $m / $p, $e / $f);
 }
 printf("\n(median of %d rounds; 3 memcached servers, 1000 keys, 100-byte values; clients and servers pinned to CPU 0)\n", $rounds);

@@ -13,5 +13,5 @@ FLOOR="$ROOT/target/bench/kv_floor"
 cc -O2 -o "$FLOOR" "$ROOT/bench/c/kv_floor.c"
 (cd "$ROOT" && cargo build --release --quiet -p mcring-bench --bin kv)
 EXT_DIR="$(php-config --extension-dir)"
-PHP="php -n -d extension=$EXT_DIR/igbinary.so -d extension=$EXT_DIR/msgpack.so -d extension=$EXT_DIR/memcached.so -d extension=$EXT"
+PHP="php -n -d extension=$EXT_DIR/igbinary.so -d extension=$EXT_DIR/msgpack.so -d extension=$EXT_DIR/memcached.so -d memcached.serializer=php -d extension=$EXT"
 exec php -n "$ROOT/bench/php/kv_bench.php" --floor="$FLOOR" --engine="$ROOT/target/release/kv" --php="$PHP" "$@"

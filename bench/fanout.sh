@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Fan-out width: a 1,000-key multi-get over 10, 50 and 200 servers; mcring
+# (engine, libmcring, Python) against libmemcached, pylibmc and the floor,
+# calls/s and p50/p99 latency. See bench/scale/fanout.py.
+#
+#   bench/fanout.sh [--rounds N] [--widths 10,50,200]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec python3 bench/scale/fanout.py "$@"
