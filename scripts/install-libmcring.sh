@@ -20,9 +20,10 @@ INCLUDEDIR="${INCLUDEDIR:-$PREFIX/include}"
 DESTDIR="${DESTDIR:-}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
-# What a program linking libmcring.a statically needs besides it (Rust's
-# standard library on Linux: `rustc --print native-static-libs`).
-LIBS_PRIVATE="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
+# What a program linking libmcring.a statically needs besides it: the
+# system zlib (the codec's), and Rust's standard library on Linux
+# (`rustc --print native-static-libs`).
+LIBS_PRIVATE="-lz -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
 
 die() { echo "install-libmcring: $*" >&2; exit 1; }
 

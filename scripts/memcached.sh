@@ -6,8 +6,9 @@
 #   stop_memcacheds          kills every one started here (also resumes
 #                            stopped ones first); call it from an EXIT trap
 #
-# MEMCACHED (binary), MEMCACHED_THREADS (default 2) and MEMCACHED_WRAP (a
-# command prefix, e.g. `taskset -c 0`) adjust how servers run.
+# MEMCACHED (binary), MEMCACHED_THREADS (default 2), MEMCACHED_WRAP (a
+# command prefix, e.g. `taskset -c 0`) and MEMCACHED_EXTRA (more arguments,
+# e.g. `-Z -o ssl_chain_cert=...,ssl_key=...` for TLS) adjust how servers run.
 
 MEMCACHED="${MEMCACHED:-memcached}"
 MEMCACHED_THREADS="${MEMCACHED_THREADS:-2}"
@@ -18,8 +19,13 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Whether memcached on port $1 answers `version`.
+# Whether memcached on port $1 answers `version` (a TLS server, -Z: whether
+# it accepts connections).
 memcached_answers() {
+  if [[ " ${MEMCACHED_EXTRA:-} " == *" -Z "* ]]; then
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    return
+  fi
   (
     exec 3<>"/dev/tcp/127.0.0.1/$1"
     printf 'version\r\n' >&3
@@ -29,15 +35,16 @@ memcached_answers() {
 }
 
 start_memcached() {
-  local as_root=() wrap=()
+  local as_root=() wrap=() extra=()
   [[ "$(id -u)" == 0 ]] && as_root=(-u root)
   [[ -n "${MEMCACHED_WRAP:-}" ]] && read -ra wrap <<<"$MEMCACHED_WRAP"
+  [[ -n "${MEMCACHED_EXTRA:-}" ]] && read -ra extra <<<"$MEMCACHED_EXTRA"
   local tries=20
   [[ -n "${1:-}" ]] && tries=100 # a fixed port may still be in TIME_WAIT
   for _ in $(seq "$tries"); do
     local port="${1:-$(free_port)}" pid
     "${wrap[@]}" "$MEMCACHED" "${as_root[@]}" -l 127.0.0.1 -p "$port" -U 0 \
-      -t "$MEMCACHED_THREADS" -m 64 >/dev/null 2>&1 &
+      -t "$MEMCACHED_THREADS" -m 64 "${extra[@]}" >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 500); do
       kill -0 "$pid" 2>/dev/null || break

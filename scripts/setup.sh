@@ -11,9 +11,12 @@ export VENV
 APT_PACKAGES=(
   memcached libmemcached-dev libmemcached-tools
   php-cli php-dev php-memcached php-fpm libfcgi-bin
-  php-parser
+  php-parser zlib1g-dev
   python3-venv python3-dev gcc make pkg-config valgrind
+  linux-perf strace
   prometheus
+  dnsmasq-base
+  openssl ca-certificates
 )
 
 missing=()
@@ -33,16 +36,18 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 # The Python tools live in a venv inside the checkout: pylibmc and pymemcache
-# (the peers), maturin (builds the wheel), pytest.
-PY_PACKAGES=(pylibmc pymemcache maturin pytest)
+# (the peers), maturin (builds the wheel), pytest, prometheus_client (what
+# mcring.prometheus.Collector registers with).
+PY_PACKAGES=(pylibmc pymemcache maturin pytest prometheus_client)
 # What the Python tests install beside the wheel in their fresh venv: the
 # peers the compat modules are compared with, and the frameworks whose
 # backends and test suites run on mcring (versions pinned: Django's and
-# cachelib's test suites are those releases').
+# cachelib's test suites are those releases'), and prometheus_client for
+# mcring.prometheus.
 PY_TEST_PACKAGES=(
   pytest pylibmc==1.6.3 pymemcache==4.0.0
   django==5.2.19 flask==3.1.3 flask-caching==2.5.1 cachelib==0.17.0 pytest-xprocess
-  gunicorn==27.0.1
+  gunicorn==27.0.1 prometheus_client==0.26.0
 )
 if [[ ! -x "$VENV/bin/python" ]]; then
   echo "setup: creating $VENV"

@@ -3,7 +3,8 @@
 # against real memcached processes, the system libmemcached and the peers;
 # libmcring's C tests (also under valgrind); the Python wheel's tests in a
 # fresh venv; the PHP extension's tests and a PHP-FPM pool; and the
-# cross-language test of C, Python and PHP on one ring.
+# cross-language test of C, Python and PHP on one ring; and the scale
+# benchmarks once at toy size.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
@@ -43,8 +44,12 @@ step "PHP extension: builds (checkout and installed libmcring), .phpt tests, a P
 php-ext/run-tests.sh
 
 step "one ring, three languages: C, Python, PHP and php-memcached on one pool"
-MCRING_PREFIX="$libmcring_prefix" MCRING_PHP_EXT="$(php-ext/build.sh)" \
+php_ext="$(php-ext/build.sh)"
+MCRING_PREFIX="$libmcring_prefix" MCRING_PHP_EXT="$php_ext" \
   target/py-venv/bin/python tests/cross_language/run.py
+
+step "scale benchmarks at toy size: each builds, runs every client and prints its table (bench/smoke.sh)"
+BENCH_PYTHON="$ROOT/target/py-venv/bin/python" BENCH_PHP_EXT="$php_ext" bench/smoke.sh
 
 echo
 echo "all tests passed"
