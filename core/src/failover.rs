@@ -5,7 +5,9 @@
 //!   random copy first with `read_policy=random`) until one has the key. When
 //!   every copy failed, the failover target is tried (`next`: the next live
 //!   server on the ring; `gutter`: the gutter pool; `eject`: the ring without
-//!   the dead servers). With `read_repair`, a value found after a copy missed
+//!   the dead servers), for keys whose every home copy missed a write of
+//!   them (else any copy it holds is older than the key: a miss). With
+//!   `read_repair`, a value found after a copy missed
 //!   it is written back to that copy with `add` and the value's remaining
 //!   lifetime, so a restarted server warms up.
 //! * **Writes** go to every live copy in one fan-out; the key's primary
@@ -163,10 +165,18 @@ impl Cluster {
             let mut repair = None;
             let keep = repairing && !missed.is_empty();
             // A server that must forget this key first is not asked for it.
-            let r = match self.servers.held(s, key, order.len() > 1) {
-                None => self.read_on(s, key, cmd, keep, &mut f, &mut repair),
-                Some(Held::Miss) => Ok(None),
-                Some(Held::Down(e)) => Err(e),
+            let r = if !self.may_answer(key, &route, s) {
+                Ok(None)
+            } else {
+                match self.servers.held(s, key, order.len() > 1) {
+                    None => self.read_on(s, key, cmd, keep, &mut f, &mut repair),
+                    Some(Held::Miss) => Ok(None),
+                    Some(Held::Down(e)) => Err(e),
+                    Some(Held::Probe) => {
+                        let mut unused = None::<fn(ItemRef<'_>)>;
+                        self.read_on(s, key, cmd, false, &mut unused, &mut None).map(|_| None)
+                    }
+                }
             };
             if r.is_ok() {
                 self.count_read_failover(&route, s);
@@ -192,6 +202,9 @@ impl Cluster {
         }
         // No copy could be read: the failover target, if there is one now.
         if let Some(fallback) = self.fallback(h, &route, &failed) {
+            if !self.off_home_may_answer(key, &route) {
+                return Ok(None);
+            }
             for s in fallback.targets.iter() {
                 let mut repair = None;
                 match self.read_on(s, key, cmd, false, &mut f, &mut repair) {
@@ -216,6 +229,24 @@ impl Cluster {
             }
             None => Err(self.down_error(&route)),
         }
+    }
+
+    /// Whether server `s` of `route` may answer a read of `key`: a home
+    /// copy always (its invalidation log decides, see `held`), a server
+    /// off the key's home only as [`Cluster::off_home_may_answer`] says.
+    #[inline]
+    fn may_answer(&self, key: &[u8], route: &Route, s: usize) -> bool {
+        !route.rerouted || route.home.contains(s) || self.off_home_may_answer(key, route)
+    }
+
+    /// Whether a server off `key`'s home (its failover target) may answer
+    /// for it. It may hold a copy rerouted there in an earlier outage,
+    /// older than what the home copies got since; its copy can be the
+    /// newest only when every home copy missed a write of the key and has
+    /// not been used since (the key is queued, unclaimed, in each one's
+    /// invalidation log). Otherwise the key reads as a miss there, unasked.
+    pub(crate) fn off_home_may_answer(&self, key: &[u8], route: &Route) -> bool {
+        route.home.iter().all(|h| self.servers.missed_since_used(h, key))
     }
 
     /// Counts a read that server `s` of a rerouted route answered for a
@@ -341,11 +372,18 @@ impl Cluster {
         let prefix = self.prefix();
         let mut first_err = None;
         for s in route.targets.iter() {
+            if !self.may_answer(key, &route, s) {
+                return Ok(None);
+            }
             match self.servers.held(s, key, route.targets.len() > 1) {
                 None => {}
                 Some(Held::Miss) => return Ok(None),
                 Some(Held::Down(e)) => {
                     first_err.get_or_insert(e);
+                    continue;
+                }
+                Some(Held::Probe) => {
+                    first_err.get_or_insert(self.down_error(&route));
                     continue;
                 }
             }
@@ -767,6 +805,7 @@ impl Cluster {
         loop {
             let mut jobs = Vec::new();
             let mut owner = Vec::new();
+            let mut probe_only = Vec::new();
             let mut skipped = false;
             for (k, (h, route, order)) in plans.iter().enumerate() {
                 let st = &mut state[k];
@@ -774,6 +813,11 @@ impl Cluster {
                     continue;
                 }
                 if let Some(s) = order.at(round) {
+                    if !self.may_answer(keys[k], route, s) {
+                        st.missed.push(s);
+                        skipped = true;
+                        continue;
+                    }
                     match self.servers.held(s, keys[k], order.len() > 1) {
                         None => {}
                         Some(Held::Miss) => {
@@ -787,13 +831,31 @@ impl Cluster {
                             skipped = true;
                             continue;
                         }
+                        Some(Held::Probe) => {
+                            // Asked (the probe), its answer a miss.
+                            jobs.push(Job::new(s, keys[k], JobKind::Get(cmd)));
+                            owner.push(k);
+                            probe_only.push(true);
+                            continue;
+                        }
                     }
                 }
                 let server = if round < order.len() {
                     order.at(round)
                 } else if round == order.len() && st.missed.is_empty() {
                     // Every copy failed (or none was usable): failover target.
-                    self.fallback_in(*h, route, &st.failed, &probes).and_then(|r| r.targets.first())
+                    let target = self
+                        .fallback_in(*h, route, &st.failed, &probes)
+                        .and_then(|r| r.targets.first());
+                    match target {
+                        Some(t) if !self.off_home_may_answer(keys[k], route) => {
+                            // What the target holds predates the key's
+                            // latest write: a miss, as a miss there would be.
+                            st.missed.push(t);
+                            continue;
+                        }
+                        other => other,
+                    }
                 } else {
                     None
                 };
@@ -805,6 +867,7 @@ impl Cluster {
                 };
                 jobs.push(Job::new(server, keys[k], kind));
                 owner.push(k);
+                probe_only.push(false);
             }
             if jobs.is_empty() {
                 if skipped && round <= crate::router::MAX_COPIES {
@@ -815,6 +878,9 @@ impl Cluster {
                 break;
             }
             let answers = fanout::run(&self.servers, &jobs, &mut |j, item, ttl| {
+                if probe_only[j] {
+                    return;
+                }
                 let k = owner[j];
                 if matches!(jobs[j].kind, JobKind::MetaGet) {
                     state[k].repair =
@@ -834,6 +900,7 @@ impl Cluster {
                 }
                 let st = &mut state[k];
                 match a {
+                    Ok(_) if probe_only[j] => st.missed.push(jobs[j].server),
                     Ok(Answer::Hit) => st.found = Some(true),
                     Ok(_) => st.missed.push(jobs[j].server),
                     // The value's fault, not the server's: that key fails.
@@ -925,6 +992,12 @@ impl Cluster {
                         retry.push(j);
                         Err(e)
                     }
+                    Held::Probe => {
+                        retry.push(j);
+                        Err(Error::ServerDown {
+                            server: self.servers.name(jobs[j].server).to_string(),
+                        })
+                    }
                 });
             }
             let asked: Vec<usize> = (0..jobs.len()).filter(|&j| all[j].is_none()).collect();
@@ -966,8 +1039,14 @@ impl Cluster {
             if let Some(s) =
                 self.fallback_in(h, &route, &failed, &probes).and_then(|r| r.targets.first())
             {
-                jobs2.push(Job::new(s, key, JobKind::Get(cmd)));
-                owner.push(j);
+                if self.off_home_may_answer(key, &route) {
+                    jobs2.push(Job::new(s, key, JobKind::Get(cmd)));
+                    owner.push(j);
+                } else {
+                    // What the failover target holds predates the key's
+                    // latest write: a miss, as a miss there would be.
+                    results[j] = Ok(false);
+                }
             }
         }
         let answers = fanout::run(&self.servers, &jobs2, &mut |j, item, _| on_hit(owner[j], item));

@@ -487,6 +487,25 @@ impl Invalidations {
     /// or lingering before its second delete): a read of it must not be
     /// served by this server yet. Cheap while the log holds nothing for it.
     pub fn holds(&self, wire_key: &[u8]) -> bool {
+        // The entry may move on while its key is read (a drain claiming
+        // it, a first delete done, a failed drain giving it back): its
+        // bytes stay until it is free again, so any state but FREE and
+        // WRITING still holds the key. (Asking for the very state read
+        // first let a read through at the moment a drain claimed it, while
+        // the delete was still on its way.)
+        self.find(wire_key, |st| !matches!(st, FREE | WRITING))
+    }
+
+    /// Whether `wire_key` is queued here and not yet claimed by a drain:
+    /// a write of it missed this server, and the server has not been used
+    /// since (a drain runs ahead of the first request that reaches it).
+    pub fn queued(&self, wire_key: &[u8]) -> bool {
+        self.find(wire_key, |st| st == READY)
+    }
+
+    /// Whether an entry of this server holds `wire_key` in a state `wanted`
+    /// accepts, before and after its bytes are read.
+    fn find(&self, wire_key: &[u8], wanted: impl Fn(u64) -> bool) -> bool {
         let (Some(log), Some(slot)) = (self.log, self.slot) else { return false };
         if slot.pending.load(Ordering::Relaxed) == 0 || wire_key.len() > KEY_MAX {
             return false;
@@ -494,13 +513,7 @@ impl Invalidations {
         let start = (name_key(wire_key) ^ self.id.rotate_left(17)) as usize;
         (0..PROBES).any(|i| {
             let e = &log.entries[(start + i) % LOG_ENTRIES];
-            let held = |w: u64| !matches!(state_of(w), FREE | WRITING);
-            // The entry may move on while its key is read (a drain claiming
-            // it, a first delete done, a failed drain giving it back): its
-            // bytes stay until it is free again, so any state but FREE and
-            // WRITING still holds the key. (Asking for the very state read
-            // first let a read through at the moment a drain claimed it,
-            // while the delete was still on its way.)
+            let held = |w: u64| wanted(state_of(w));
             held(e.state.load(Ordering::Acquire)) && KeyLog::has_key(e, self.id, wire_key, held)
         })
     }
@@ -564,6 +577,22 @@ mod tests {
         assert!(!inv.is_pending() && !inv.holds(b"k1"));
         inv.slot.unwrap().last_scan.store(0, Ordering::Release);
         assert_eq!(inv.take(deadline, false), None);
+    }
+
+    #[test]
+    fn a_key_is_queued_only_until_a_drain_claims_it() {
+        let inv = fresh("a:1");
+        assert!(!inv.queued(b"k1"));
+        inv.add(b"k1");
+        assert!(inv.queued(b"k1") && !inv.queued(b"k2"));
+        let deadline = monotonic_ms() + 10_000;
+        let f = inv.take(deadline, false).unwrap();
+        assert!(!inv.queued(b"k1") && inv.holds(b"k1"), "claimed: held, no longer queued");
+        inv.restore(f);
+        assert!(inv.queued(b"k1"), "a failed drain queues it again");
+        let f = inv.take(deadline, false).unwrap();
+        inv.done(f, 60_000);
+        assert!(!inv.queued(b"k1") && inv.holds(b"k1"), "lingering: held, not queued");
     }
 
     #[test]

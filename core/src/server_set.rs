@@ -37,9 +37,15 @@ use crate::stats::Counter;
 pub(crate) enum Held {
     /// A healthy server that must forget the key first: a miss there.
     Miss,
-    /// A failing or dead server that must forget the key first: read the
-    /// key elsewhere, as after a failure.
+    /// A failing server that must forget the key first: read the key
+    /// elsewhere, as after a failure.
     Down(Error),
+    /// A dead server being probed, that must forget the key first: the
+    /// probe is made (its log is drained first, on the same connection),
+    /// but its answer for the key counts as a miss. A probe's drain may
+    /// not cover the key (another client may be deleting it there right
+    /// then), so the answer could be the value the key is held for.
+    Probe,
 }
 
 /// Reads and drops what a connection owes for earlier quiet (noreply)
@@ -289,26 +295,22 @@ impl ServerSet {
     /// invalidation log (its delete is queued or in flight, or it lingers
     /// before its second delete). A healthy server's answer for it counts
     /// as a miss there ([`Held::Miss`]); a server that is failing or dead
-    /// counts as down for it ([`Held::Down`]: the key's other copies and
-    /// failover target are read, as if it had failed, without charging it a
-    /// failure). One atomic load while the log holds nothing for the server.
-    /// `others`: whether the key has another copy to read; without one a
-    /// failing server is asked as usual (its log is drained ahead of the
-    /// request on the same connection), rather than the read failing
-    /// untried.
+    /// counts as down for it ([`Held::Down`]: the key's other copies are
+    /// read, as if it had failed, without charging it a failure); a dead
+    /// one is being probed and its answer counts as a miss
+    /// ([`Held::Probe`]). One atomic load while the log holds nothing for
+    /// the server. `others`: whether the key has another copy to read;
+    /// without one a failing server is asked as usual (its log is drained
+    /// ahead of the request on the same connection), rather than the read
+    /// failing untried.
     #[inline]
     pub(crate) fn held(&self, s: usize, key: &[u8], others: bool) -> Option<Held> {
+        if !self.holds(s, key) {
+            return None;
+        }
         let server = self.get(s)?;
-        if !server.invalidations.is_pending() {
-            return None;
-        }
-        if !self.with_wire_key(key, |wire| server.invalidations.holds(wire))? {
-            return None;
-        }
         if !server.health.is_alive() {
-            // Dead: the usual paths decide (a probe when due, which drains
-            // the log first; else its copies and failover target).
-            return None;
+            return Some(Held::Probe);
         }
         if server.health.failures() == 0 {
             if !others && server.counters.snapshot().get(Counter::Connects) == 0 {
@@ -325,6 +327,24 @@ impl ServerSet {
         } else {
             Some(Held::Down(Error::ServerDown { server: server.name.clone() }))
         }
+    }
+
+    /// Whether `key` is in server `s`'s invalidation log (a write of it
+    /// missed the server since it last drained). One atomic load while the
+    /// log holds nothing for the server.
+    #[inline]
+    pub(crate) fn holds(&self, s: usize, key: &[u8]) -> bool {
+        let Some(server) = self.get(s) else { return false };
+        server.invalidations.is_pending()
+            && self.with_wire_key(key, |wire| server.invalidations.holds(wire)).unwrap_or(false)
+    }
+
+    /// Whether a write of `key` missed server `s` and `s` has not been used
+    /// since (the key is queued in its log, no drain has claimed it yet).
+    pub(crate) fn missed_since_used(&self, s: usize, key: &[u8]) -> bool {
+        let Some(server) = self.get(s) else { return false };
+        server.invalidations.is_pending()
+            && self.with_wire_key(key, |wire| server.invalidations.queued(wire)).unwrap_or(false)
     }
 
     // ---- liveness ----------------------------------------------------------
