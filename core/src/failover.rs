@@ -165,18 +165,13 @@ impl Cluster {
             let mut repair = None;
             let keep = repairing && !missed.is_empty();
             // A server that must forget this key first is not asked for it.
-            let r = if !self.may_answer(key, &route, s) {
-                Ok(None)
-            } else {
-                match self.servers.held(s, key, order.len() > 1) {
-                    None => self.read_on(s, key, cmd, keep, &mut f, &mut repair),
-                    Some(Held::Miss) => Ok(None),
-                    Some(Held::Down(e)) => Err(e),
-                    Some(Held::Probe) => {
-                        let mut unused = None::<fn(ItemRef<'_>)>;
-                        self.read_on(s, key, cmd, false, &mut unused, &mut None).map(|_| None)
-                    }
+            let r = match self.servers.held(s, key, order.len() > 1) {
+                None if self.may_answer(key, &route, s) => {
+                    self.read_on(s, key, cmd, keep, &mut f, &mut repair)
                 }
+                None | Some(Held::Probe) => self.ask_for_a_miss(s, key, cmd),
+                Some(Held::Miss) => Ok(None),
+                Some(Held::Down(e)) => Err(e),
             };
             if r.is_ok() {
                 self.count_read_failover(&route, s);
@@ -202,12 +197,15 @@ impl Cluster {
         }
         // No copy could be read: the failover target, if there is one now.
         if let Some(fallback) = self.fallback(h, &route, &failed) {
-            if !self.off_home_may_answer(key, &route) {
-                return Ok(None);
-            }
+            let trusted = self.off_home_may_answer(key, &route);
             for s in fallback.targets.iter() {
                 let mut repair = None;
-                match self.read_on(s, key, cmd, false, &mut f, &mut repair) {
+                let r = if trusted {
+                    self.read_on(s, key, cmd, false, &mut f, &mut repair)
+                } else {
+                    self.ask_for_a_miss(s, key, cmd)
+                };
+                match r {
                     Ok(found) => {
                         self.servers.count(s, Counter::Failovers);
                         return Ok(found);
@@ -231,6 +229,14 @@ impl Cluster {
         }
     }
 
+    /// Asks server `s` for `key` and takes its answer as a miss: the
+    /// server is up (a probe, or a failover target) but what it holds for
+    /// the key may be older than the key. Its failure still counts as one.
+    fn ask_for_a_miss<T>(&self, s: usize, key: &[u8], cmd: Retrieval) -> Result<Option<T>> {
+        let mut unused = None::<fn(ItemRef<'_>)>;
+        self.read_on(s, key, cmd, false, &mut unused, &mut None).map(|_| None)
+    }
+
     /// Whether server `s` of `route` may answer a read of `key`: a home
     /// copy always (its invalidation log decides, see `held`), a server
     /// off the key's home only as [`Cluster::off_home_may_answer`] says.
@@ -244,7 +250,8 @@ impl Cluster {
     /// older than what the home copies got since; its copy can be the
     /// newest only when every home copy missed a write of the key and has
     /// not been used since (the key is queued, unclaimed, in each one's
-    /// invalidation log). Otherwise the key reads as a miss there, unasked.
+    /// invalidation log). Otherwise it is still asked (its failure counts
+    /// as one, as before), but its answer is taken as a miss.
     pub(crate) fn off_home_may_answer(&self, key: &[u8], route: &Route) -> bool {
         route.home.iter().all(|h| self.servers.missed_since_used(h, key))
     }
@@ -813,13 +820,16 @@ impl Cluster {
                     continue;
                 }
                 if let Some(s) = order.at(round) {
-                    if !self.may_answer(keys[k], route, s) {
-                        st.missed.push(s);
-                        skipped = true;
-                        continue;
-                    }
                     match self.servers.held(s, keys[k], order.len() > 1) {
-                        None => {}
+                        None if self.may_answer(keys[k], route, s) => {}
+                        None | Some(Held::Probe) => {
+                            // Asked (a probe, or a failover target whose
+                            // copy may be old), its answer a miss.
+                            jobs.push(Job::new(s, keys[k], JobKind::Get(cmd)));
+                            owner.push(k);
+                            probe_only.push(true);
+                            continue;
+                        }
                         Some(Held::Miss) => {
                             st.missed.push(s);
                             skipped = true;
@@ -829,13 +839,6 @@ impl Cluster {
                             st.failed.push(s);
                             st.error.get_or_insert(e);
                             skipped = true;
-                            continue;
-                        }
-                        Some(Held::Probe) => {
-                            // Asked (the probe), its answer a miss.
-                            jobs.push(Job::new(s, keys[k], JobKind::Get(cmd)));
-                            owner.push(k);
-                            probe_only.push(true);
                             continue;
                         }
                     }
@@ -850,8 +853,10 @@ impl Cluster {
                     match target {
                         Some(t) if !self.off_home_may_answer(keys[k], route) => {
                             // What the target holds predates the key's
-                            // latest write: a miss, as a miss there would be.
-                            st.missed.push(t);
+                            // latest write: asked, its answer a miss.
+                            jobs.push(Job::new(t, keys[k], JobKind::Get(cmd)));
+                            owner.push(k);
+                            probe_only.push(true);
                             continue;
                         }
                         other => other,
@@ -1031,6 +1036,9 @@ impl Cluster {
         let probes = Probes::default();
         let mut jobs2 = Vec::new();
         let mut owner = Vec::new();
+        // Targets asked only for their answer: what they hold for the key
+        // predates its latest write (see `off_home_may_answer`).
+        let mut for_a_miss = Vec::new();
         for &j in &retry {
             let key = keys[j];
             let h = hashes[j];
@@ -1039,22 +1047,23 @@ impl Cluster {
             if let Some(s) =
                 self.fallback_in(h, &route, &failed, &probes).and_then(|r| r.targets.first())
             {
-                if self.off_home_may_answer(key, &route) {
-                    jobs2.push(Job::new(s, key, JobKind::Get(cmd)));
-                    owner.push(j);
-                } else {
-                    // What the failover target holds predates the key's
-                    // latest write: a miss, as a miss there would be.
-                    results[j] = Ok(false);
-                }
+                jobs2.push(Job::new(s, key, JobKind::Get(cmd)));
+                owner.push(j);
+                for_a_miss.push(!self.off_home_may_answer(key, &route));
             }
         }
-        let answers = fanout::run(&self.servers, &jobs2, &mut |j, item, _| on_hit(owner[j], item));
-        for ((a, &j), job) in answers.into_iter().zip(&owner).zip(&jobs2) {
+        let answers = fanout::run(&self.servers, &jobs2, &mut |j, item, _| {
+            if !for_a_miss[j] {
+                on_hit(owner[j], item)
+            }
+        });
+        for (((a, &j), job), &miss) in answers.into_iter().zip(&owner).zip(&jobs2).zip(&for_a_miss)
+        {
             if a.is_ok() {
                 self.servers.count(job.server, Counter::Failovers);
             }
             match a {
+                Ok(_) if miss => results[j] = Ok(false),
                 Ok(Answer::Hit) => results[j] = Ok(true),
                 Ok(_) => results[j] = Ok(false),
                 Err(_) => {}
