@@ -93,3 +93,34 @@ if [[ "${PLAIN:-1}" == 1 ]]; then
     printf '%-6s %-8s %10s %10s %10s %8s %8s\n' op servers floor libmc mcring lm/floor mc/floor
   fi
 fi
+
+# Over TLS: three memcached -Z servers, the same client in plaintext and over
+# TLS in one run, and the cost of a new connection (each call reconnects:
+# a resumed session over TLS).
+if [[ "${TLS:-1}" == 1 ]]; then
+  bash tests/tls/make-pki.sh "$WORK/pki" >/dev/null
+  CA="$WORK/pki/ca.pem"
+  TLS_SERVERS=()
+  MEMCACHED_EXTRA="-Z -o ssl_chain_cert=$WORK/pki/server.pem,ssl_key=$WORK/pki/server.key"
+  for _ in 1 2 3; do
+    start_memcached
+    TLS_SERVERS+=("127.0.0.1:$STARTED_PORT")
+  done
+  MEMCACHED_EXTRA=
+  printf '\n%-8s %-8s %10s %10s %9s\n' op servers plaintext tls tls/plain
+  for spec in "get 1 $OPS_SINGLE" "set 1 $OPS_SINGLE" "mget 3 $OPS_MULTI" "connect 1 $((OPS_SINGLE / 20))"; do
+    read -r op n ops <<<"$spec"
+    plain=$(run target/release/kv "$op" "$ops" "${SERVERS[@]:0:$n}")
+    tls=$(KV_MCRING_OPTIONS="tls=true tls_ca=$CA" run target/release/kv "$op" "$ops" "${TLS_SERVERS[@]:0:$n}")
+    awk -v op="$op" -v n="$n" -v p="$plain" -v t="$tls" \
+      'BEGIN { printf "%-8s %-8s %10d %10d %9.2f\n", op, n, p, t, t/p }'
+  done
+  # Python: mcring.Client against pymemcache with an ssl.SSLContext, when
+  # the project's venv has both (bench/python/run.sh installs mcring there).
+  if [[ -x .venv/bin/python ]] && .venv/bin/python -c 'import mcring, pymemcache' 2>/dev/null; then
+    echo
+    taskset -c "$CPU" .venv/bin/python bench/python/kv_tls.py --ca "$CA" "${TLS_SERVERS[@]}"
+  else
+    echo "(Python TLS rows skipped: the venv lacks mcring or pymemcache; run bench/python/run.sh first)"
+  fi
+fi
