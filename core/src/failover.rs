@@ -819,17 +819,13 @@ impl Cluster {
                 if st.found.is_some() {
                     continue;
                 }
+                // Asked (a probe, or a failover target whose copy may be
+                // old), its answer taken as a miss.
+                let mut for_a_miss = false;
                 if let Some(s) = order.at(round) {
                     match self.servers.held(s, keys[k], order.len() > 1) {
                         None if self.may_answer(keys[k], route, s) => {}
-                        None | Some(Held::Probe) => {
-                            // Asked (a probe, or a failover target whose
-                            // copy may be old), its answer a miss.
-                            jobs.push(Job::new(s, keys[k], JobKind::Get(cmd)));
-                            owner.push(k);
-                            probe_only.push(true);
-                            continue;
-                        }
+                        None | Some(Held::Probe) => for_a_miss = true,
                         Some(Held::Miss) => {
                             st.missed.push(s);
                             skipped = true;
@@ -850,29 +846,21 @@ impl Cluster {
                     let target = self
                         .fallback_in(*h, route, &st.failed, &probes)
                         .and_then(|r| r.targets.first());
-                    match target {
-                        Some(t) if !self.off_home_may_answer(keys[k], route) => {
-                            // What the target holds predates the key's
-                            // latest write: asked, its answer a miss.
-                            jobs.push(Job::new(t, keys[k], JobKind::Get(cmd)));
-                            owner.push(k);
-                            probe_only.push(true);
-                            continue;
-                        }
-                        other => other,
-                    }
+                    // What the target holds may predate the key's latest write.
+                    for_a_miss = target.is_some() && !self.off_home_may_answer(keys[k], route);
+                    target
                 } else {
                     None
                 };
                 let Some(server) = server else { continue };
-                let kind = if repairing && !st.missed.is_empty() {
+                let kind = if repairing && !for_a_miss && !st.missed.is_empty() {
                     JobKind::MetaGet
                 } else {
                     JobKind::Get(cmd)
                 };
                 jobs.push(Job::new(server, keys[k], kind));
                 owner.push(k);
-                probe_only.push(false);
+                probe_only.push(for_a_miss);
             }
             if jobs.is_empty() {
                 if skipped && round <= crate::router::MAX_COPIES {

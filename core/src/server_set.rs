@@ -24,7 +24,7 @@ use crate::conn::{Conn, Deadline, Handshake};
 use crate::error::{Error, Result};
 use crate::health::{monotonic_ms, Availability};
 use crate::histogram::{now_ns, CommandClass};
-use crate::invalidation::Forget;
+use crate::invalidation::{Forget, Invalidations};
 use crate::protocol::meta::{self, MetaReply};
 use crate::protocol::text::{self, TextReply};
 use crate::protocol::{Limits, ProtocolError};
@@ -334,17 +334,22 @@ impl ServerSet {
     /// log holds nothing for the server.
     #[inline]
     pub(crate) fn holds(&self, s: usize, key: &[u8]) -> bool {
-        let Some(server) = self.get(s) else { return false };
-        server.invalidations.is_pending()
-            && self.with_wire_key(key, |wire| server.invalidations.holds(wire)).unwrap_or(false)
+        self.ask_log(s, key, Invalidations::holds)
     }
 
     /// Whether a write of `key` missed server `s` and `s` has not been used
     /// since (the key is queued in its log, no drain has claimed it yet).
     pub(crate) fn missed_since_used(&self, s: usize, key: &[u8]) -> bool {
+        self.ask_log(s, key, Invalidations::queued)
+    }
+
+    /// `ask` of server `s`'s invalidation log about `key` as on the wire;
+    /// false without a call while the log holds nothing for the server.
+    #[inline]
+    fn ask_log(&self, s: usize, key: &[u8], ask: fn(&Invalidations, &[u8]) -> bool) -> bool {
         let Some(server) = self.get(s) else { return false };
         server.invalidations.is_pending()
-            && self.with_wire_key(key, |wire| server.invalidations.queued(wire)).unwrap_or(false)
+            && self.with_wire_key(key, |wire| ask(&server.invalidations, wire)).unwrap_or(false)
     }
 
     // ---- liveness ----------------------------------------------------------
