@@ -189,7 +189,11 @@ def run_pattern(pattern, args, holder_dies=False):
         "w50": percentile(waited, 50) * 1000,
         "w99": percentile(waited, 99) * 1000,
         "wmax": waited[-1] * 1000 if waited else float("nan"),
-        "extra": (requests - len(latencies)) / expiries,
+        # Every call that did not wait is a plain hit: one request. The rest
+        # of the requests are the refills' (a late caller of the lease
+        # pattern that waited less than compute/2 counts as a hit, which
+        # only adds to the lease's figure).
+        "extra": (requests - (len(latencies) - len(waited))) / expiries,
         "computes": computes,
         "per_expiry": computes / expiries,
         "requests": requests,
@@ -245,9 +249,9 @@ def main():
         print(f"{names[name]:<26}{r['computes']:>9}{r['per_expiry']:>9.2f}{r['requests']:>13}{r['calls']:>8}"
               f"{r['p50']:>9.2f}{r['p99']:>9.1f}{r['p999']:>10.1f}{r['max']:>9.1f}")
     print(f"\n{'calls that waited for a refill':<34}{'calls':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-          f"{'requests beyond one per call, per expiry':>44}")
+          f"{'their memcached requests, per expiry':>40}")
     for name, r in results.items():
-        print(f"{names[name]:<34}{r['waited']:>8}{r['w50']:>9.1f}{r['w99']:>9.1f}{r['wmax']:>9.1f}{r['extra']:>44.1f}")
+        print(f"{names[name]:<34}{r['waited']:>8}{r['w50']:>9.1f}{r['w99']:>9.1f}{r['wmax']:>9.1f}{r['extra']:>40.1f}")
     lock, lease = results["lock"], results["lease"]
     print(f"\nrefill requests: lock/lease = {lock['extra'] / max(1e-9, lease['extra']):.1f}x; "
           f"computes per expiry: lock {lock['per_expiry']:.2f}, lease {lease['per_expiry']:.2f}")
@@ -258,7 +262,7 @@ def main():
             r = run_pattern(name, args, holder_dies=True)
             print(f"{names[name]:<26} {'a holder died' if r['died'] else 'NO HOLDER DIED'}: computes {r['computes']} ({r['per_expiry']:.2f}/expiry), "
                   f"refill waits p99 {r['w99']:.0f} ms, max {r['wmax']:.0f} ms, "
-                  f"requests beyond one per call {r['extra']:.0f}/expiry")
+                  f"refill requests {r['extra']:.0f}/expiry")
 
     proc, addr = start_memcached()
     try:

@@ -26,10 +26,11 @@
 //!
 //! Waiting callers sleep between polls, from 2 ms doubling up to a few ms
 //! (never more than a small part of `lease_ttl`); a process that waited for
-//! the key before first sleeps through most of that last wait (see
-//! `wait_times`), and callers of one process share one wait (see `flight`). No caller waits more than twice `lease_ttl`
-//! plus a second: past that it computes without a lease (its value is then
-//! returned, not stored).
+//! the key before sleeps through most of that last wait and then polls in
+//! short steps while the value is due (see `wait_times`), and callers of
+//! one process share one wait (see `flight`). No caller waits more than
+//! twice `lease_ttl` plus a second: past that it computes without a lease
+//! (its value is then returned, not stored).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +47,7 @@ use crate::protocol::text::Storage;
 use crate::reply::{meta_unexpected, Item, Status};
 use crate::router::{Copies, Route};
 use crate::stats::Counter;
+use crate::wait_times::Pauses;
 
 /// The longest TTL memcached takes as relative (30 days).
 const MAX_RELATIVE_TTL: u32 = 30 * 24 * 3600;
@@ -700,8 +702,9 @@ type MakeToken<'a> =
     dyn Fn(usize, bool, u64, LeaseKind, Option<Item>, Option<Ticket>) -> LeaseToken + 'a;
 
 /// Polls a key whose lease another caller holds, until a value or a lease
-/// of its own: first asleep for most of the last wait for the key (if this
-/// process remembers one), then in steps from 2 ms doubling up to
+/// of its own, with the pauses of [`Pauses`]: asleep for most of the last
+/// wait for the key (if this process remembers one) and in short steps
+/// while the value is due, else in steps from 2 ms doubling up to
 /// `poll_cap`.
 /// A flight this caller leads hands the value to its followers; one taken
 /// over by the lease's winner in this process is followed instead.
@@ -716,14 +719,12 @@ fn poll(
     mut ticket: Option<Ticket>,
     token: &MakeToken<'_>,
 ) -> Result<Leased> {
-    let cap = opts.poll_cap();
-    let mut step = Duration::from_millis(2);
     let fkey = flight_key(key, at);
     let started = monotonic_ms();
     // The last wait for this key took about as long as this one will (one
-    // key's computes take alike): sleep through nine tenths of it first.
-    let mut first_nap =
-        flights.waits.last(fkey).map(|ms| Duration::from_millis(ms.min(opts.lease_ms()) * 9 / 10));
+    // key's computes take alike).
+    let last = flights.waits.last(fkey).map(|ms| ms.min(opts.lease_ms()));
+    let mut pauses = Pauses::new(last, opts.poll_cap());
     loop {
         if ticket.as_ref().is_some_and(|t| !t.is_current()) {
             // The winner is a caller of this process: its value comes here.
@@ -740,21 +741,15 @@ fn poll(
             let s = cluster.route(key, at)?.1.targets.first().unwrap_or(0);
             return Ok(Leased::Compute(token(s, false, 0, LeaseKind::Unleased, None, None)));
         }
-        let pause = match first_nap.take() {
-            Some(d) if !d.is_zero() => d,
-            _ => {
-                let d = step;
-                step = (step * 2).min(cap);
-                d
-            }
-        };
+        let pause = pauses.next(now.saturating_sub(started));
         nap(pause.min(Duration::from_millis(give_up - now)))?;
         let (s, rerouted, look) = cluster.lease_read(key, at, opts)?;
         let hand = |item: &Item| Some(Arc::new(item.clone()));
         match look {
             Look::Wait => continue,
             Look::Value(item) => {
-                flights.waits.record(fkey, monotonic_ms().saturating_sub(started));
+                let waited = monotonic_ms().saturating_sub(started);
+                flights.waits.record(fkey, pauses.wait_to_remember(waited));
                 if let Some(t) = ticket {
                     t.end(hand(&item));
                 }
