@@ -21,7 +21,7 @@ use crate::flight::Flights;
 use crate::health::monotonic_ms;
 use crate::hot_keys::{HotPath, ServerHotKeys};
 use crate::lease::{ComputeError, Fetched, LeaseOptions, LeaseToken, Leased};
-use crate::membership::{Members, Membership, Snapshot};
+use crate::membership::{Loaded, Members, Membership};
 use crate::protocol::text::{self, MetadumpLine, Storage, TextReply};
 use crate::reply::unexpected;
 use crate::server_set::Flow;
@@ -771,7 +771,7 @@ impl Client {
     /// its end. Earlier rings whose migration window has passed are let go
     /// here.
     #[inline]
-    pub(crate) fn snapshot(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+    pub(crate) fn snapshot(&self) -> Loaded<'_> {
         let snapshot = self.members.load();
         if !snapshot.members.found.is_empty() {
             self.discovery.tick(&self.members);
