@@ -25,9 +25,10 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::auth::{parse_login_reply, Login, LoginReply};
+use crate::clock::{nanos, now_ns};
 use crate::tls::TlsPeer;
 
 /// Incremented in every child after `fork()`, so connections made before the
@@ -52,34 +53,36 @@ pub fn fork_generation() -> u64 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 
-/// A point in time by which a request's I/O must be done.
+/// A point in time by which a request's I/O must be done, in [`now_ns`]
+/// nanoseconds.
 #[derive(Clone, Copy, Debug)]
 pub struct Deadline {
-    start: Instant,
-    at: Instant,
+    start_ns: u64,
+    at_ns: u64,
 }
 
 /// How long after the start of a request a plain blocking `recv` (bounded by
 /// `SO_RCVTIMEO` = the full I/O timeout) may still be used; later waits use
 /// `poll` with the remaining time. This is the most a request can overrun.
-const BLOCKING_SLACK: Duration = Duration::from_millis(2);
+const BLOCKING_SLACK_NS: u64 = 2_000_000;
 
 impl Deadline {
     /// A deadline `timeout` from now.
     #[inline]
     pub fn after(timeout: Duration) -> Deadline {
-        let start = Instant::now();
-        Deadline { start, at: start + timeout }
+        Deadline::from(now_ns(), timeout)
     }
 
-    /// The instant the deadline falls on.
-    pub fn at(&self) -> Instant {
-        self.at
+    /// A deadline `timeout` after `start_ns` (a [`now_ns`] reading), so
+    /// that one clock read starts both a request's deadline and its timing.
+    #[inline]
+    pub fn from(start_ns: u64, timeout: Duration) -> Deadline {
+        Deadline { start_ns, at_ns: start_ns.saturating_add(nanos(timeout)) }
     }
 
     /// The earlier of two deadlines.
     pub fn min(self, other: Deadline) -> Deadline {
-        if other.at < self.at {
+        if other.at_ns < self.at_ns {
             other
         } else {
             self
@@ -89,12 +92,19 @@ impl Deadline {
     /// Time left, zero once passed.
     #[inline]
     pub fn remaining(&self) -> Duration {
-        self.at.saturating_duration_since(Instant::now())
+        Duration::from_nanos(self.at_ns.saturating_sub(now_ns()))
     }
 
     /// Whether the deadline has passed.
     pub fn passed(&self) -> bool {
-        Instant::now() >= self.at
+        now_ns() >= self.at_ns
+    }
+
+    /// Whether a wait may still be a plain blocking `recv` (see
+    /// `BLOCKING_SLACK_NS`).
+    #[inline]
+    fn may_block(&self) -> bool {
+        now_ns().saturating_sub(self.start_ns) < BLOCKING_SLACK_NS
     }
 
     /// Milliseconds left, rounded up, for `poll(2)`.
@@ -911,8 +921,7 @@ impl Conn {
     /// [`Conn::fill`] for a TLS connection.
     fn tls_fill(&mut self, deadline: &Deadline) -> Result<(), IoFailure> {
         // First wait of a request: a blocking recv bounded by SO_RCVTIMEO.
-        let mut flags =
-            if deadline.start.elapsed() < BLOCKING_SLACK { 0 } else { libc::MSG_DONTWAIT };
+        let mut flags = if deadline.may_block() { 0 } else { libc::MSG_DONTWAIT };
         loop {
             match self.tls_receive(flags)? {
                 Received::Data => return Ok(()),
@@ -1201,7 +1210,7 @@ impl Conn {
             return self.tls_fill(deadline);
         }
         // First wait of a request: a plain blocking recv bounded by SO_RCVTIMEO.
-        if deadline.start.elapsed() < BLOCKING_SLACK {
+        if deadline.may_block() {
             let n = self.recv(0);
             if n > 0 {
                 return self.took(n as usize);
@@ -1377,5 +1386,28 @@ pub fn poll_many(fds: &mut [libc::pollfd], deadline: &Deadline) -> io::Result<us
         if deadline.passed() {
             return Ok(0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_counts_from_the_clock_reading_it_was_given() {
+        let d = Deadline::after(Duration::from_secs(10));
+        assert!(d.may_block(), "a request's first wait may block");
+        assert!(!d.passed());
+        assert!(d.remaining() > Duration::from_secs(9));
+        // Started 5 ms ago: too late to block on the full SO_RCVTIMEO, and
+        // 5 ms of its time are gone.
+        let earlier = Deadline::from(now_ns() - 5_000_000, Duration::from_secs(1));
+        assert!(!earlier.may_block());
+        assert!(earlier.remaining() <= Duration::from_millis(995));
+        assert!(Deadline::from(now_ns(), Duration::ZERO).passed());
+        assert_eq!(Deadline::after(Duration::ZERO).poll_ms(), 0);
+        let far = Deadline::after(Duration::MAX);
+        assert!(!far.passed(), "a timeout past u64 nanoseconds saturates");
+        assert_eq!(far.min(earlier).at_ns, earlier.at_ns);
     }
 }

@@ -38,19 +38,7 @@ pub const BOUNDS_NS: [u64; 19] = [
 /// Number of buckets: the finite ones and +Inf.
 pub const BUCKETS: usize = BOUNDS_NS.len() + 1;
 
-/// Monotonic clock reading in nanoseconds, for timing requests: one
-/// `clock_gettime` (a vDSO call, no system call), without the checks and
-/// conversions of `Instant` and `Duration` (measured: they cost more
-/// instructions than the clock read itself).
-#[inline]
-pub fn now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec.
-    unsafe {
-        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
-    }
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
-}
+pub use crate::clock::now_ns;
 
 /// The bucket a duration falls in: the first whose bound is >= it.
 ///

@@ -39,6 +39,7 @@
 pub mod auth;
 mod by_key;
 pub mod client;
+mod clock;
 mod cluster;
 pub mod compress;
 pub mod config;
