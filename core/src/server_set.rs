@@ -453,20 +453,21 @@ impl ServerSet {
         encode: impl Fn(&mut Vec<u8>),
         handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> Result<T> {
-        self.exchange_from(now_ns(), server, idempotent, encode, handle)
+        self.exchange_from(now_ns(), None, server, idempotent, encode, handle)
     }
 
     /// [`ServerSet::exchange`] of a request that started at `started` (a
-    /// [`now_ns`] reading).
+    /// [`now_ns`] reading), timed as a `class` request if given.
     fn exchange_from<T>(
         &self,
         started: u64,
+        class: Option<CommandClass>,
         server: usize,
         idempotent: bool,
         encode: impl Fn(&mut Vec<u8>),
         mut handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> Result<T> {
-        self.on_connection(started, server, idempotent, encode, |name, conn, deadline| {
+        self.on_connection(started, class, server, idempotent, encode, |name, conn, deadline| {
             self.converse(name, conn, deadline, &mut handle)
         })
     }
@@ -482,10 +483,7 @@ impl ServerSet {
         encode: impl Fn(&mut Vec<u8>),
         handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> Result<T> {
-        let started = now_ns();
-        let r = self.exchange_from(started, server, idempotent, encode, handle);
-        self.record_latency(server, class, started);
-        r
+        self.exchange_from(now_ns(), Some(class), server, idempotent, encode, handle)
     }
 
     /// [`ServerSet::exchange_meta`] of a request of `class`, its time
@@ -498,19 +496,7 @@ impl ServerSet {
         encode: impl Fn(&mut Vec<u8>),
         handle: impl FnOnce(&str, MetaReply<'_>) -> Result<()>,
     ) -> Result<()> {
-        let started = now_ns();
-        let r = self.exchange_meta_from(started, server, idempotent, encode, handle);
-        self.record_latency(server, class, started);
-        r
-    }
-
-    /// Records a request of `class` to server `s` that began at `started`
-    /// (a [`now_ns`] reading) and ends now.
-    #[inline]
-    pub(crate) fn record_latency(&self, s: usize, class: CommandClass, started: u64) {
-        if let Some(server) = self.get(s) {
-            server.latencies.record_since(class, started);
-        }
+        self.exchange_meta_from(now_ns(), Some(class), server, idempotent, encode, handle)
     }
 
     /// Like [`ServerSet::exchange`] for one meta-protocol request with one
@@ -522,14 +508,15 @@ impl ServerSet {
         encode: impl Fn(&mut Vec<u8>),
         handle: impl FnOnce(&str, MetaReply<'_>) -> Result<()>,
     ) -> Result<()> {
-        self.exchange_meta_from(now_ns(), server, idempotent, encode, handle)
+        self.exchange_meta_from(now_ns(), None, server, idempotent, encode, handle)
     }
 
     /// [`ServerSet::exchange_meta`] of a request that started at `started`
-    /// (a [`now_ns`] reading).
+    /// (a [`now_ns`] reading), timed as a `class` request if given.
     fn exchange_meta_from(
         &self,
         started: u64,
+        class: Option<CommandClass>,
         server: usize,
         idempotent: bool,
         encode: impl Fn(&mut Vec<u8>),
@@ -537,7 +524,7 @@ impl ServerSet {
     ) -> Result<()> {
         let limits = self.io.limits;
         let mut handle = Some(handle);
-        self.on_connection(started, server, idempotent, encode, |name, conn, deadline| {
+        self.on_connection(started, class, server, idempotent, encode, |name, conn, deadline| {
             conn.flush(deadline).map_err(|f| Error::io(name, f))?;
             loop {
                 match meta::parse_meta_reply(conn.buffered(), &limits) {
@@ -581,7 +568,7 @@ impl ServerSet {
         mut handle: impl FnMut(&str, R) -> Result<Flow<T>>,
     ) -> Result<T> {
         let limits = self.io.limits;
-        self.on_connection(now_ns(), server, true, encode, |name, conn, deadline| {
+        self.on_connection(now_ns(), None, server, true, encode, |name, conn, deadline| {
             conn.flush(deadline).map_err(|f| Error::io(name, f))?;
             loop {
                 match parse(conn.buffered(), &limits) {
@@ -609,15 +596,35 @@ impl ServerSet {
     /// `started` (a [`now_ns`] reading from just before) starts the I/O
     /// deadline on a pooled connection, which saves a clock read per
     /// request; after a connect, or on a retry, the deadline starts anew.
+    /// With a `class`, the request's time from `started` to its end (or
+    /// failure) is recorded in the server's latency histogram of that class.
     fn on_connection<T>(
         &self,
+        started: u64,
+        class: Option<CommandClass>,
+        server: usize,
+        idempotent: bool,
+        encode: impl Fn(&mut Vec<u8>),
+        talk: impl FnMut(&str, &mut Conn, &Deadline) -> Result<Result<T>>,
+    ) -> Result<T> {
+        let s = self.get(server).ok_or(Error::NoServers)?;
+        let r = self.talk_on(s, started, server, idempotent, encode, talk);
+        if let Some(class) = class {
+            s.latencies.record_since(class, started);
+        }
+        r
+    }
+
+    /// [`ServerSet::on_connection`] on server `s` (number `server`).
+    fn talk_on<T>(
+        &self,
+        s: &Server,
         started: u64,
         server: usize,
         idempotent: bool,
         encode: impl Fn(&mut Vec<u8>),
         mut talk: impl FnMut(&str, &mut Conn, &Deadline) -> Result<Result<T>>,
     ) -> Result<T> {
-        let s = self.get(server).ok_or(Error::NoServers)?;
         let mut fresh = false;
         loop {
             let Checkout { mut conn, reused } = self.checkout(server, !idempotent, fresh)?;
