@@ -29,9 +29,9 @@
 //! started. A stopped server's batch holds its keys in the window until
 //! its deadline passes; the batches behind it then start with their whole
 //! budgets, so they lose no reply, and the call takes up to one
-//! `io_timeout_ms` longer than without a window. The window costs round trips (fewer servers answer at once), so
-//! it is off by default and the loop is then exactly the one described
-//! above.
+//! `io_timeout_ms` longer than without a window. The window costs round
+//! trips (fewer servers answer at once), so it is off by default, and the
+//! loop is then exactly the one described above.
 
 use std::collections::VecDeque;
 
@@ -181,8 +181,10 @@ struct Queue {
 /// nothing is outstanding, so that a batch larger than the window goes out
 /// alone instead of never. Batches start in queue order (none overtakes a
 /// larger one waiting), each whole: a server's batch is never split, so
-/// its replies stay one pipelined exchange. Returns where the started
-/// batches begin in `batches`.
+/// its replies stay one pipelined exchange. A batch's keys are its jobs;
+/// the invalidations a server missed, sent ahead of them, are not counted
+/// (few, with one-line replies). Returns where the started batches begin
+/// in `batches`.
 fn start(
     set: &ServerSet,
     jobs: &[Job<'_>],
