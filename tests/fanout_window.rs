@@ -99,15 +99,18 @@ fn multi_set_and_delete_through_a_window() {
         .zip(&values)
         .map(|(k, v)| SetItem { key: k.as_bytes(), value: v, flags: 3 })
         .collect();
-    let all_stored = |what: &str| {
-        let got = plain.get_multi(&keys).unwrap();
+    // Read back by `by`: after quiet writes the same client, whose
+    // connections carry the reads after the writes (another connection
+    // may be served by another memcached thread first).
+    let all_stored = |by: &Client, what: &str| {
+        let got = by.get_multi(&keys).unwrap();
         for ((k, v), r) in keys.iter().zip(&values).zip(&got) {
             let item = r.as_ref().unwrap().as_ref().unwrap_or_else(|| panic!("{what}: {k}"));
             assert_eq!((&item.value, item.flags), (v, 3), "{what}: {k}");
         }
     };
-    let none_left = |what: &str| {
-        let got = plain.get_multi(&keys).unwrap();
+    let none_left = |by: &Client, what: &str| {
+        let got = by.get_multi(&keys).unwrap();
         for (k, r) in keys.iter().zip(&got) {
             assert!(matches!(r, Ok(None)), "{what}: {k} is still there");
         }
@@ -115,10 +118,10 @@ fn multi_set_and_delete_through_a_window() {
 
     let set = c.set_multi(&items, 0).unwrap();
     assert!(set.iter().all(|r| matches!(r, Ok(Status::Done))), "set_multi: {set:?}");
-    all_stored("set_multi");
+    all_stored(&plain, "set_multi");
     let deleted = c.delete_multi(&keys).unwrap();
     assert!(deleted.iter().all(|r| matches!(r, Ok(Status::Done))), "delete_multi");
-    none_left("delete_multi");
+    none_left(&plain, "delete_multi");
     let again = c.delete_multi(&keys[..50]).unwrap();
     assert!(again.iter().all(|r| matches!(r, Ok(Status::NotFound))), "deleting again");
 
@@ -127,10 +130,10 @@ fn multi_set_and_delete_through_a_window() {
     for round in 0..3 {
         let sent = c.set_multi_noreply(&items, 0).unwrap();
         assert!(sent.iter().all(|r| r.is_ok()), "set_multi_noreply {round}");
-        all_stored("set_multi_noreply");
+        all_stored(&c, "set_multi_noreply");
         let sent = c.delete_multi_noreply(&keys).unwrap();
         assert!(sent.iter().all(|r| r.is_ok()), "delete_multi_noreply {round}");
-        none_left("delete_multi_noreply");
+        none_left(&c, "delete_multi_noreply");
     }
     // The connections stay in step for replies after the quiet batches.
     let set = c.set_multi(&items[..100], 0).unwrap();
