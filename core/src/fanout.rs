@@ -202,25 +202,24 @@ fn start(
         }
         queue.next += 1;
         let list = std::mem::take(&mut queue.by_server[server]);
-        if let Some(b) = open(set, jobs, server, list, answers) {
-            outstanding += b.jobs.len();
-            batches.push(b);
-        }
+        outstanding += open(set, jobs, server, list, batches, answers);
     }
     first
 }
 
-/// Opens one server's batch: counts its commands, sends the invalidations
-/// the server missed, takes a connection and puts the request on it (the
-/// I/O deadline starts here, so a batch the window held back has its full
-/// budget). `None` when that failed: the jobs have their error.
+/// Opens one server's batch onto `batches`: counts its commands, sends the
+/// invalidations the server missed, takes a connection and puts the request
+/// on it (the I/O deadline starts here, so a batch the window held back has
+/// its full budget). Returns its keys (what it holds of the window); 0
+/// when that failed and the jobs have their error.
 fn open(
     set: &ServerSet,
     jobs: &[Job<'_>],
     server: usize,
     list: Vec<usize>,
+    batches: &mut Vec<Batch>,
     answers: &mut [Option<Result<Answer>>],
-) -> Option<Batch> {
+) -> usize {
     let s = &set.all()[server];
     // One atomic add per counter and batch, not per key.
     for counter in [Counter::Gets, Counter::Deletes, Counter::Sets] {
@@ -256,7 +255,9 @@ fn open(
                 class,
             };
             load(set, jobs, &mut b, conn);
-            Some(b)
+            let keys = b.jobs.len();
+            batches.push(b);
+            keys
         }
         Err(e) => {
             if let Some(class) = class {
@@ -265,7 +266,7 @@ fn open(
             for &j in &list {
                 answers[j] = Some(Err(e.clone()));
             }
-            None
+            0
         }
     }
 }
