@@ -454,6 +454,13 @@ pub struct Config {
     /// connection (bench/threads.sh: 2,367 opened in 30,000 gets by 32
     /// threads on 3 servers with 8, 64 with 32).
     pub pool_size: usize,
+    /// The most keys one fan-out keeps awaiting replies at once (a sliding
+    /// window against incast: many servers answering one multi-get at once
+    /// can overflow a switch port's buffer). A server's batch is sent when
+    /// it fits beside the batches still awaiting replies; one larger than
+    /// the window is sent alone. 0 (the default): no window, every server's
+    /// batch goes out at once.
+    pub fanout_window: usize,
     /// Extra copies of every key.
     pub replicas: usize,
     /// Which copy reads try first.
@@ -557,6 +564,7 @@ impl Default for Config {
             io_timeout_ms: 1000,
             max_value_bytes: 1024 * 1024,
             pool_size: 32,
+            fanout_window: 0,
             replicas: 0,
             read_policy: ReadPolicy::Primary,
             replica_placement: ReplicaPlacement::Ring,
@@ -607,6 +615,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "io_timeout_ms",
     "max_value_bytes",
     "pool_size",
+    "fanout_window",
     "replicas",
     "read_policy",
     "replica_placement",
@@ -760,6 +769,11 @@ impl Config {
             "pool_size" => {
                 self.pool_size =
                     parse_num(value, 1, 1024).ok_or_else(|| bad("expected 1..1024"))? as usize
+            }
+            "fanout_window" => {
+                self.fanout_window = parse_num(value, 0, 1_000_000)
+                    .ok_or_else(|| bad("expected keys in flight, 0..1000000 (0: no window)"))?
+                    as usize
             }
             "replicas" => {
                 self.replicas =
@@ -1115,6 +1129,23 @@ mod tests {
         assert_eq!(Config::parse("a:1").unwrap().compression(), Compression::default());
         for bad in ["compression=lz4", "compression_level=10", "compression_factor=x"] {
             assert!(Config::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fanout_window() {
+        assert_eq!(Config::parse("a:1").unwrap().fanout_window, 0, "no window by default");
+        assert_eq!(Config::parse("a:1 fanout_window=7").unwrap().fanout_window, 7);
+        assert_eq!(Config::parse("a:1 fanout_window=0").unwrap().fanout_window, 0);
+        let mut c = Config::new(Vec::new());
+        c.set_option("fanout_window", "100").unwrap();
+        assert_eq!(c.fanout_window, 100);
+        for bad in
+            ["fanout_window=", "fanout_window=-1", "fanout_window=x", "fanout_window=1000001"]
+        {
+            let err = Config::parse(&format!("a:1 {bad}")).unwrap_err();
+            assert_eq!(err.token, bad);
+            assert!(err.to_string().contains("expected keys in flight"), "{bad}: {err}");
         }
     }
 

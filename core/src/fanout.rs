@@ -18,6 +18,20 @@
 //! that the server had closed (a restart, its idle timeout) is found out
 //! before any reply byte arrives; the batch is then sent once more on a
 //! fresh connection, and the server is not blamed.
+//!
+//! `fanout_window=N` caps the keys awaiting replies in one fan-out, as
+//! Facebook's memcache client does against incast: hundreds of servers
+//! answering one multi-get at the same moment can overflow the buffer of
+//! the switch port in front of the client, and the dropped packets cost
+//! TCP retransmission timeouts. With a window, servers' batches are started
+//! in turn while their keys fit, and the next ones as earlier batches
+//! complete; each batch keeps the deadline rule above from the moment it is
+//! started. A stopped server's batch holds its keys in the window until
+//! its deadline passes; the batches behind it then start with their whole
+//! budgets, so they lose no reply, and the call takes up to one
+//! `io_timeout_ms` longer than without a window. The window costs round
+//! trips (fewer servers answer at once), so it is off by default, and the
+//! loop is then exactly the one described above.
 
 use std::collections::VecDeque;
 
@@ -121,62 +135,15 @@ pub(crate) fn run(
         }
     }
 
-    let mut batches: Vec<Batch> = Vec::with_capacity(order.len());
-    for server in order {
-        let list = std::mem::take(&mut by_server[server]);
-        let s = &servers[server];
-        // One atomic add per counter and batch, not per key.
-        for counter in [Counter::Gets, Counter::Deletes, Counter::Sets] {
-            let n = list.iter().filter(|&&j| jobs[j].kind.counter() == counter).count();
-            if n > 0 {
-                s.counters.add(counter, n as u64);
-            }
-        }
-        let conditional = list.iter().any(|&j| !jobs[j].kind.is_idempotent());
-        let started = now_ns();
-        let class = batch_class(jobs, &list);
-        let forget = if s.must_forget() {
-            set.forget_for_fanout(server, &Deadline::after(set.io.io_timeout))
-        } else {
-            Ok(None)
-        };
-        let checkout = forget.and_then(|f| Ok((f, set.checkout_for_fanout(server, conditional)?)));
-        match checkout {
-            Ok((forget, Checkout { conn, reused })) => {
-                let mut b = Batch {
-                    server,
-                    conn: None,
-                    skip: 0,
-                    expects: VecDeque::new(),
-                    jobs: list,
-                    quiet: false,
-                    deadline: Deadline::after(set.io.io_timeout),
-                    bytes: (0, 0),
-                    forget,
-                    reused,
-                    retried: false,
-                    started,
-                    class,
-                };
-                load(set, jobs, &mut b, conn);
-                batches.push(b);
-            }
-            Err(e) => {
-                if let Some(class) = class {
-                    s.latencies.record_since(class, started);
-                }
-                for &j in &list {
-                    answers[j] = Some(Err(e.clone()));
-                }
-            }
-        }
-    }
+    let mut queue = Queue { by_server, order, next: 0 };
+    let mut batches: Vec<Batch> = Vec::with_capacity(queue.order.len());
+    start(set, jobs, &mut queue, &mut batches, &mut answers, 0);
 
     // Empty flag-0 values of plain gets may be lease placeholders: they are
     // checked once the batch is done (rare among real values), and handed
     // on only if they are not.
     let mut suspects: Vec<(usize, Option<u64>)> = Vec::new();
-    drive(set, jobs, &mut batches, &mut answers, &mut |j, item, ttl| {
+    drive(set, jobs, &mut queue, &mut batches, &mut answers, &mut |j, item, ttl| {
         if matches!(jobs[j].kind, JobKind::Get(_)) && may_be_placeholder(item.value, item.flags) {
             suspects.push((j, item.cas));
         } else {
@@ -198,6 +165,110 @@ pub(crate) fn run(
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(Error::protocol("", "job left unanswered"))))
         .collect()
+}
+
+/// The servers' job lists in the order of their first jobs, and how many
+/// of them have been started.
+struct Queue {
+    by_server: Vec<Vec<usize>>,
+    order: Vec<usize>,
+    next: usize,
+}
+
+/// Starts servers' batches from `queue`: every one without a window
+/// (`fanout_window=0`). With a window, the next batch starts only if its
+/// keys fit beside the `outstanding` ones already awaiting replies, or if
+/// nothing is outstanding, so that a batch larger than the window goes out
+/// alone instead of never. Batches start in queue order (none overtakes a
+/// larger one waiting), each whole: a server's batch is never split, so
+/// its replies stay one pipelined exchange. A batch's keys are its jobs;
+/// the invalidations a server missed, sent ahead of them, are not counted
+/// (few, with one-line replies). Returns where the started batches begin
+/// in `batches`.
+fn start(
+    set: &ServerSet,
+    jobs: &[Job<'_>],
+    queue: &mut Queue,
+    batches: &mut Vec<Batch>,
+    answers: &mut [Option<Result<Answer>>],
+    mut outstanding: usize,
+) -> usize {
+    let window = set.io.fanout_window;
+    let first = batches.len();
+    while let Some(&server) = queue.order.get(queue.next) {
+        let keys = queue.by_server[server].len();
+        if window > 0 && outstanding > 0 && outstanding + keys > window {
+            break;
+        }
+        queue.next += 1;
+        let list = std::mem::take(&mut queue.by_server[server]);
+        outstanding += open(set, jobs, server, list, batches, answers);
+    }
+    first
+}
+
+/// Opens one server's batch onto `batches`: counts its commands, sends the
+/// invalidations the server missed, takes a connection and puts the request
+/// on it (the I/O deadline starts here, so a batch the window held back has
+/// its full budget). Returns its keys (what it holds of the window); 0
+/// when that failed and the jobs have their error.
+fn open(
+    set: &ServerSet,
+    jobs: &[Job<'_>],
+    server: usize,
+    list: Vec<usize>,
+    batches: &mut Vec<Batch>,
+    answers: &mut [Option<Result<Answer>>],
+) -> usize {
+    let s = &set.all()[server];
+    // One atomic add per counter and batch, not per key.
+    for counter in [Counter::Gets, Counter::Deletes, Counter::Sets] {
+        let n = list.iter().filter(|&&j| jobs[j].kind.counter() == counter).count();
+        if n > 0 {
+            s.counters.add(counter, n as u64);
+        }
+    }
+    let conditional = list.iter().any(|&j| !jobs[j].kind.is_idempotent());
+    let started = now_ns();
+    let class = batch_class(jobs, &list);
+    let forget = if s.must_forget() {
+        set.forget_for_fanout(server, &Deadline::after(set.io.io_timeout))
+    } else {
+        Ok(None)
+    };
+    let checkout = forget.and_then(|f| Ok((f, set.checkout_for_fanout(server, conditional)?)));
+    match checkout {
+        Ok((forget, Checkout { conn, reused })) => {
+            let mut b = Batch {
+                server,
+                conn: None,
+                skip: 0,
+                expects: VecDeque::new(),
+                jobs: list,
+                quiet: false,
+                deadline: Deadline::after(set.io.io_timeout),
+                bytes: (0, 0),
+                forget,
+                reused,
+                retried: false,
+                started,
+                class,
+            };
+            load(set, jobs, &mut b, conn);
+            let keys = b.jobs.len();
+            batches.push(b);
+            keys
+        }
+        Err(e) => {
+            if let Some(class) = class {
+                s.latencies.record_since(class, started);
+            }
+            for &j in &list {
+                answers[j] = Some(Err(e.clone()));
+            }
+            0
+        }
+    }
 }
 
 /// The class a server's batch of `list` keeps its latency under: that of
@@ -308,36 +379,42 @@ fn encode_batch(
 }
 
 /// The poll loop: completes connects, writes pending requests, reads and
-/// dispatches replies, until every batch is done or failed.
+/// dispatches replies, until every batch is done or failed. With a window,
+/// it also starts the queue's next batches as earlier ones complete (a
+/// batch's keys count until all its replies are in or it failed).
 fn drive(
     set: &ServerSet,
     jobs: &[Job<'_>],
-    batches: &mut [Batch],
+    queue: &mut Queue,
+    batches: &mut Vec<Batch>,
     answers: &mut [Option<Result<Answer>>],
     sink: &mut ValueSink<'_>,
 ) {
-    // Optimistic first write: small batches go out without a poll.
     for b in batches.iter_mut() {
-        let flushed = match b.conn.as_mut() {
-            Some(conn) if !conn.is_connecting() => conn.try_flush().map(|_| ()),
-            _ => Ok(()),
-        };
-        let step = flushed
-            .map_err(|f| Error::io(set.name(b.server), f))
-            .and_then(|()| dispatch(set, jobs, b, answers, sink));
-        if let Err(e) = step {
-            failed(set, jobs, b, answers, e);
-        }
+        first_write(set, jobs, b, answers, sink);
     }
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(batches.len());
     let mut active: Vec<usize> = Vec::with_capacity(batches.len());
     loop {
+        // Only a window leaves batches unstarted.
+        if queue.next < queue.order.len() {
+            let outstanding =
+                batches.iter().filter(|b| b.conn.is_some()).map(|b| b.jobs.len()).sum();
+            let first = start(set, jobs, queue, batches, answers, outstanding);
+            for b in &mut batches[first..] {
+                first_write(set, jobs, b, answers, sink);
+            }
+        }
         active.clear();
         active.extend((0..batches.len()).filter(|&i| batches[i].conn.is_some()));
         match active.as_slice() {
-            [] => return,
+            [] if queue.next == queue.order.len() => return,
+            // Everything started was done at its first write (quiet
+            // batches): the next ones start.
+            [] => continue,
             // One server left with its request written: a plain blocking
-            // read, bounded by its deadline.
+            // read, bounded by its deadline. (With a window nothing waiting
+            // could start before it is done.)
             &[i] if batches[i].conn.as_ref().is_some_and(|c| c.is_sending_done()) => {
                 let b = &mut batches[i];
                 let step = match b.conn.as_mut() {
@@ -348,7 +425,11 @@ fn drive(
                 };
                 let step = step.and_then(|()| dispatch(set, jobs, b, answers, sink));
                 if let Err(e) = step {
+                    let stop = matches!(e, Error::Interrupted);
                     failed(set, jobs, b, answers, e);
+                    if stop {
+                        abandon(queue, answers, |_| Error::Interrupted);
+                    }
                 }
                 continue;
             }
@@ -379,6 +460,16 @@ fn drive(
                 };
                 fail_batch(set, b, answers, err);
             }
+            abandon(queue, answers, |server| {
+                if interrupted {
+                    Error::Interrupted
+                } else {
+                    Error::Connection {
+                        server: set.name(server).to_string(),
+                        message: format!("poll: {e}"),
+                    }
+                }
+            });
             return;
         }
         for (k, &i) in active.iter().enumerate() {
@@ -406,6 +497,38 @@ fn drive(
                 }
             }
         }
+    }
+}
+
+/// The call stops before the batches the window still holds back are
+/// sent: their jobs get the error `e` gives for their server.
+fn abandon(queue: &mut Queue, answers: &mut [Option<Result<Answer>>], e: impl Fn(usize) -> Error) {
+    for &server in &queue.order[queue.next..] {
+        for &j in &queue.by_server[server] {
+            answers[j] = Some(Err(e(server)));
+        }
+    }
+    queue.next = queue.order.len();
+}
+
+/// The optimistic first write of a batch just started: a small request
+/// goes out without a poll.
+fn first_write(
+    set: &ServerSet,
+    jobs: &[Job<'_>],
+    b: &mut Batch,
+    answers: &mut [Option<Result<Answer>>],
+    sink: &mut ValueSink<'_>,
+) {
+    let flushed = match b.conn.as_mut() {
+        Some(conn) if !conn.is_connecting() => conn.try_flush().map(|_| ()),
+        _ => Ok(()),
+    };
+    let step = flushed
+        .map_err(|f| Error::io(set.name(b.server), f))
+        .and_then(|()| dispatch(set, jobs, b, answers, sink));
+    if let Err(e) = step {
+        failed(set, jobs, b, answers, e);
     }
 }
 

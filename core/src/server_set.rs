@@ -105,6 +105,8 @@ pub(crate) struct IoSettings {
     /// Written before every key on the wire.
     pub prefix: Vec<u8>,
     pub pool_size: usize,
+    /// Keys one fan-out keeps awaiting replies at once; 0: no window.
+    pub fanout_window: usize,
     pub failure_limit: u32,
     pub retry_timeout_ms: u64,
     pub flush_on_overflow: bool,
@@ -118,6 +120,7 @@ impl IoSettings {
             limits: Limits { max_value_len: config.max_value_bytes, max_line_len: 4096 },
             prefix: config.prefix.as_bytes().to_vec(),
             pool_size: config.pool_size,
+            fanout_window: config.fanout_window,
             failure_limit: config.failure_limit,
             retry_timeout_ms: config.retry_timeout_ms,
             flush_on_overflow: config.flush_on_overflow,

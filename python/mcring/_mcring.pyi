@@ -88,10 +88,11 @@ class Client:
     config string's options: ``distribution`` (``"ketama-weighted"``,
     ``"ketama"``, ``"modula"``), ``hash``, ``prefix``, ``hash_with_prefix``,
     ``connect_timeout_ms``, ``io_timeout_ms``, ``max_value_bytes``,
-    ``pool_size``, ``replicas``, ``read_policy``, ``replica_placement``,
-    ``failure_limit``, ``retry_timeout_ms``, ``failover`` (``"next"``,
-    ``"eject"``, ``"gutter"``, ``"none"``), ``gutter``, ``gutter_ttl``,
-    ``read_repair``, ``value_format`` (``"php"`` or ``"pylibmc"``),
+    ``pool_size``, ``fanout_window``, ``replicas``, ``read_policy``,
+    ``replica_placement``, ``failure_limit``, ``retry_timeout_ms``,
+    ``failover`` (``"next"``, ``"eject"``, ``"gutter"``, ``"none"``),
+    ``gutter``, ``gutter_ttl``, ``read_repair``, ``value_format`` (``"php"``
+    or ``"pylibmc"``),
     ``serializer`` (``"json"`` or ``"pickle"``), ``compress_threshold``,
     ``tls``, ``tls_ca``, ``tls_cert``, ``tls_key``, ``tls_server_name``,
     ``username``, ``password``, ``password_file``. A TLS or login failure
