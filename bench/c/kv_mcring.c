@@ -8,7 +8,10 @@
  *   KV_COMPRESS=1      values go through the value codec: mcring_encode_bytes()
  *                      (zlib above compress_threshold, 2000 bytes by default)
  *                      before a set, mcring_value_decode() after a get; without
- *                      it the bytes are stored as they are, like libmemcached */
+ *                      it the bytes are stored as they are, like libmemcached
+ *   KV_NOREPLY=1       mset / mdel are quiet: mcring_set_multi_by_key() with
+ *                      noreply and mcring_delete_multi_noreply_by_key() (quiet
+ *                      meta commands, one `mn` per server, no reply awaited) */
 #include <libmcring.h>
 
 #include "kv_common.h"
@@ -130,6 +133,11 @@ static void mc_mset(void *st, const struct kv_args *a, long op) {
     int i = kv_key_of(a, op, k);
     items[k] = (mcring_set_item){a->key[i], a->key_len[i], (const uint8_t *)a->value, a->value_len, 0};
   }
+  if (a->noreply) {
+    check(mcring_set_multi_by_key(st, NULL, 0, items, (size_t)a->multi, 0, true, NULL),
+          "mcring_set_multi_by_key(noreply)");
+    return;
+  }
   check(mcring_set_multi(st, items, (size_t)a->multi, 0, NULL), "mcring_set_multi");
 }
 
@@ -137,6 +145,12 @@ static void mc_mdel(void *st, const struct kv_args *a, long op) {
   const char **ks;
   size_t *ls;
   keys_of(a, op, &ks, &ls);
+  if (a->noreply) {
+    /* MCRING_OK: every key was sent. */
+    check(mcring_delete_multi_noreply_by_key(st, NULL, 0, ks, ls, (size_t)a->multi, NULL),
+          "mcring_delete_multi_noreply_by_key");
+    return;
+  }
   /* MCRING_OK: every key answered (deleted or not found). */
   check(mcring_delete_multi(st, ks, ls, (size_t)a->multi, NULL), "mcring_delete_multi");
 }

@@ -18,6 +18,7 @@ import ctypes
 import os
 import platform
 import shlex
+import shutil
 import signal
 import socket
 import statistics
@@ -34,6 +35,9 @@ SMOKE = os.environ.get("BENCH_SMOKE", "") == "1"
 # BENCH_BUILT=1: the clients are built already (`harness.py build`, as
 # bench/smoke.sh does once for all benchmarks); nothing is rebuilt.
 BUILT = os.environ.get("BENCH_BUILT", "") == "1"
+# The machine's load when the benchmark started, for the saved result (the
+# development machine is shared: a result is read with the load it ran at).
+LOAD_AT_START = os.getloadavg()
 
 
 def log(*parts):
@@ -92,6 +96,15 @@ def php_command():
     if not ext:
         ext = subprocess.run([os.path.join(ROOT, "php-ext", "build.sh")], check=True, capture_output=True,
                              text=True).stdout.strip()
+    # Every client run starts a new php that loads the extension again: it
+    # loads a copy of its own, so that php-ext/build.sh run meanwhile (a
+    # test run in the same checkout deletes and rebuilds target/php-ext/)
+    # cannot fail a benchmark half-way.
+    os.makedirs(OUT, exist_ok=True)
+    copy = os.path.join(OUT, "mcring-php-%d.so" % os.getpid())
+    shutil.copyfile(ext, copy)
+    atexit.register(lambda: os.path.exists(copy) and os.remove(copy))
+    ext = copy
     ext_dir = subprocess.run(["php-config", "--extension-dir"], check=True, capture_output=True,
                              text=True).stdout.strip()
     cmd = ["php", "-n"]
@@ -302,7 +315,10 @@ def table(header, rows, align=None):
 
 def save(name, title, how, body):
     """Prints the result and writes it to bench/results/<name>.md."""
-    text = "## %s\n\n%s\n\n%s\n\n(%s; %s)\n" % (title, how, body, time.strftime("%Y-%m-%d %H:%M"), machine())
+    load = "load average (1, 5, 15 min) %s at the start, %s at the end" % (
+        " / ".join("%.2f" % x for x in LOAD_AT_START), " / ".join("%.2f" % x for x in os.getloadavg()))
+    text = "## %s\n\n%s\n\n%s\n\n(%s; %s; %s)\n" % (title, how, body, time.strftime("%Y-%m-%d %H:%M"),
+                                                   machine(), load)
     print(text)
     if SMOKE:
         return

@@ -16,8 +16,11 @@ Clients, in the same run:
   BUFFER_REQUESTS + NOREPLY;
 * the mcring engine (Client::set_multi / delete_multi) and libmcring from C
   (mcring_set_multi / mcring_delete_multi): one fan-out, every reply read;
-* the engine's Client::set_multi_noreply and delete_multi_noreply (quiet
-  meta sets and deletes, one `mn` per server, no reply awaited);
+* the engine's Client::set_multi_noreply and delete_multi_noreply, and
+  libmcring's mcring_set_multi_by_key with noreply and
+  mcring_delete_multi_noreply_by_key (quiet meta sets and deletes, one `mn`
+  per server, no reply awaited; the stores before each timed delete are
+  quiet too);
 * Python (mcring set_multi/delete_multi, pylibmc set_multi/delete_multi)
   and PHP (mcring setMulti/deleteMulti, php-memcached setMulti/deleteMulti),
   as users call them.
@@ -47,6 +50,8 @@ CLIENTS = [
     ("mcring engine set_multi / delete_multi", "engine", {}, 300),
     ("mcring libmcring mcring_set_multi / mcring_delete_multi", "libmcring", {}, 300),
     ("mcring engine set_multi_noreply / delete_multi_noreply (quiet meta)", "engine", {"KV_NOREPLY": 1}, 300),
+    ("mcring libmcring mcring_set_multi_by_key(noreply) / mcring_delete_multi_noreply_by_key", "libmcring",
+     {"KV_NOREPLY": 1}, 300),
     ("Python mcring set_multi / delete_multi", "py-mcring", {}, 100),
     ("pylibmc set_multi / delete_multi", "py-pylibmc", {}, 10),
     ("PHP mcring setMulti / deleteMulti", "php-mcring", {}, 100),

@@ -82,8 +82,11 @@ def main():
     raw_rows, z_rows = [], []
     for size in sizes:
         keys = max(8, min(1000, (16 << 20) // size))
-        # ~1 s per run at the clients' usual rates.
-        raw_ops = max(20, int(2e8 // size))
+        # 1 GB of values a run: from a quarter of a second (the floor, at
+        # about 4 GB/s) to a few seconds (the slowest raw client, 300-400
+        # MB/s); zlib runs an eighth of that (zlib's default level makes
+        # 30-70 MB/s here).
+        raw_ops = max(20, int(1e9 // size))
         z_ops = max(10, raw_ops // 8)
         if h.SMOKE:
             raw_ops = z_ops = 20
@@ -108,6 +111,9 @@ def main():
             z_rows.append([label, mb(floor)]
                           + ["%s (%s)" % (mb(get("zlib", n)), h.ratio(get("zlib", n), floor))
                              for n in COMPRESSED])
+            # The rows so far, should a later one fail.
+            h.log("row raw: " + " | ".join(raw_rows[-1]))
+            h.log("row zlib: " + " | ".join(z_rows[-1]))
     server.stop()
     how = ("`bench/values.sh --rounds %d`: MB of value per second (10^6 bytes; a get's or a set's "
            "value bytes, uncompressed), ratio to the raw floor of the same row in the same run; "
