@@ -437,6 +437,12 @@ fn noreply_writes_are_not_waited_for_and_errors_are_counted() {
     assert_eq!(c.get("q0").unwrap(), None);
     assert_eq!(c.get("n").unwrap().unwrap().value, b"6");
     assert_eq!(m.raw_get(b"q499"), Some((3, b"v".to_vec())));
+    // Every quiet write reached the server: none is lost with a
+    // connection dropped while it owed replies.
+    let lost: Vec<usize> =
+        (1..500).filter(|i| m.raw_get(format!("q{i}").as_bytes()).is_none()).collect();
+    assert!(lost.is_empty(), "quiet sets lost: {lost:?}");
+    assert_eq!(c.stats().total.connects, 1, "one connection serves every quiet write");
     assert_eq!(c.stats().total.noreply_errors, 0);
     // A quiet write the server refuses (over its 1 MiB items): counted,
     // never taken for another request's reply.

@@ -1375,10 +1375,16 @@ impl Conn {
         Ok(true)
     }
 
-    /// Whether nothing is buffered in either direction: the connection is
-    /// between requests and may go back to the pool.
+    /// Whether the connection is between requests and may go back to the
+    /// pool: nothing left to write, to skip or to connect, and nothing
+    /// buffered that is not owed.
+    /// Bytes already received are allowed when the connection owes the
+    /// replies of quiet batches: they are the start of those replies, which
+    /// the next request reads first. (Refusing such a connection closed it
+    /// with unread bytes, which makes the kernel reset it, and memcached
+    /// then dropped the quiet writes it had not read yet.)
     pub fn is_idle(&self) -> bool {
-        self.start == self.end
+        (self.start == self.end || self.owed > 0)
             && !self.has_unwritten()
             && self.to_skip == 0
             && !self.is_connecting()
