@@ -456,21 +456,19 @@ impl ServerSet {
         encode: impl Fn(&mut Vec<u8>),
         handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> Result<T> {
-        self.exchange_from(now_ns(), None, server, idempotent, encode, handle)
+        self.exchange_timed(None, server, idempotent, encode, handle)
     }
 
-    /// [`ServerSet::exchange`] of a request that started at `started` (a
-    /// [`now_ns`] reading), timed as a `class` request if given.
-    fn exchange_from<T>(
+    /// [`ServerSet::exchange`], timed as a `class` request if given.
+    fn exchange_timed<T>(
         &self,
-        started: u64,
         class: Option<CommandClass>,
         server: usize,
         idempotent: bool,
         encode: impl Fn(&mut Vec<u8>),
         mut handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> Result<T> {
-        self.on_connection(started, class, server, idempotent, encode, |name, conn, deadline| {
+        self.on_connection(class, server, idempotent, encode, |name, conn, deadline| {
             self.converse(name, conn, deadline, &mut handle)
         })
     }
@@ -486,7 +484,7 @@ impl ServerSet {
         encode: impl Fn(&mut Vec<u8>),
         handle: impl FnMut(&str, TextReply<'_>) -> Result<Flow<T>>,
     ) -> Result<T> {
-        self.exchange_from(now_ns(), Some(class), server, idempotent, encode, handle)
+        self.exchange_timed(Some(class), server, idempotent, encode, handle)
     }
 
     /// [`ServerSet::exchange_meta`] of a request of `class`, its time
@@ -499,7 +497,7 @@ impl ServerSet {
         encode: impl Fn(&mut Vec<u8>),
         handle: impl FnOnce(&str, MetaReply<'_>) -> Result<()>,
     ) -> Result<()> {
-        self.exchange_meta_from(now_ns(), Some(class), server, idempotent, encode, handle)
+        self.exchange_meta_timed(Some(class), server, idempotent, encode, handle)
     }
 
     /// Like [`ServerSet::exchange`] for one meta-protocol request with one
@@ -511,14 +509,12 @@ impl ServerSet {
         encode: impl Fn(&mut Vec<u8>),
         handle: impl FnOnce(&str, MetaReply<'_>) -> Result<()>,
     ) -> Result<()> {
-        self.exchange_meta_from(now_ns(), None, server, idempotent, encode, handle)
+        self.exchange_meta_timed(None, server, idempotent, encode, handle)
     }
 
-    /// [`ServerSet::exchange_meta`] of a request that started at `started`
-    /// (a [`now_ns`] reading), timed as a `class` request if given.
-    fn exchange_meta_from(
+    /// [`ServerSet::exchange_meta`], timed as a `class` request if given.
+    fn exchange_meta_timed(
         &self,
-        started: u64,
         class: Option<CommandClass>,
         server: usize,
         idempotent: bool,
@@ -527,7 +523,7 @@ impl ServerSet {
     ) -> Result<()> {
         let limits = self.io.limits;
         let mut handle = Some(handle);
-        self.on_connection(started, class, server, idempotent, encode, |name, conn, deadline| {
+        self.on_connection(class, server, idempotent, encode, |name, conn, deadline| {
             conn.flush(deadline).map_err(|f| Error::io(name, f))?;
             loop {
                 match meta::parse_meta_reply(conn.buffered(), &limits) {
@@ -571,7 +567,7 @@ impl ServerSet {
         mut handle: impl FnMut(&str, R) -> Result<Flow<T>>,
     ) -> Result<T> {
         let limits = self.io.limits;
-        self.on_connection(now_ns(), None, server, true, encode, |name, conn, deadline| {
+        self.on_connection(None, server, true, encode, |name, conn, deadline| {
             conn.flush(deadline).map_err(|f| Error::io(name, f))?;
             loop {
                 match parse(conn.buffered(), &limits) {
@@ -596,20 +592,20 @@ impl ServerSet {
     /// connection failure (the connection is closed and the failure counts
     /// against the server), the inner one a reply-level error (the
     /// connection goes back to the pool; a skipped oversized value is one).
-    /// `started` (a [`now_ns`] reading from just before) starts the I/O
-    /// deadline on a pooled connection, which saves a clock read per
+    /// One clock reading, taken here, starts the I/O deadline on a pooled
+    /// connection and the request's timing, which saves a clock read per
     /// request; after a connect, or on a retry, the deadline starts anew.
-    /// With a `class`, the request's time from `started` to its end (or
-    /// failure) is recorded in the server's latency histogram of that class.
+    /// With a `class`, the request's time from then to its end (or failure)
+    /// is recorded in the server's latency histogram of that class.
     fn on_connection<T>(
         &self,
-        started: u64,
         class: Option<CommandClass>,
         server: usize,
         idempotent: bool,
         encode: impl Fn(&mut Vec<u8>),
         talk: impl FnMut(&str, &mut Conn, &Deadline) -> Result<Result<T>>,
     ) -> Result<T> {
+        let started = now_ns();
         let s = self.get(server).ok_or(Error::NoServers)?;
         let r = self.talk_on(s, started, server, idempotent, encode, talk);
         if let Some(class) = class {
